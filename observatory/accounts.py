@@ -1,0 +1,241 @@
+"""Account use cases: create, authenticate (throttled), passwords, roles, deactivation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from observatory.models import AuditEvent, LoginAttempt, Role, User, utcnow
+from observatory.security import (
+    MIN_PASSWORD_LENGTH,
+    PermissionDenied,
+    hash_password,
+    require_role,
+    verify_password,
+)
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be honoured; the message is shown to the user."""
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins recently for this e-mail or address."""
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How many failures, in what window, before logins are refused for a while."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case, stripped e-mail; the one form we store and compare."""
+    return email.strip().lower()
+
+
+def _email_key(email: str) -> str:
+    # Hashing keeps login attempts for unknown e-mails from storing what people typed.
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def audit(session: Session, *, actor: User | None, action: str, target: str = "", **detail) -> None:
+    """Add an audit event to the caller's transaction (no commit)."""
+    session.add(
+        AuditEvent(
+            actor_id=actor.id if actor else None, action=action, target=target, detail=detail
+        )
+    )
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    """The account with this e-mail, if any."""
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: Role | str,
+    actor: User | None,
+    name: str = "",
+    institution: str = "",
+    country: str | None = None,
+    bootstrap: bool = False,
+) -> User:
+    """Create an account and commit.
+
+    `actor` must be an admin unless `bootstrap` is set (command line). Raises AccountError for a
+    taken e-mail, an unknown role or a short password; PermissionDenied for a non-admin actor.
+    """
+    if not bootstrap:
+        require_role(actor, Role.ADMIN)
+    email = normalise_email(email)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
+        raise AccountError("invalid-email")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise AccountError("unknown-role") from exc
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password-too-short")
+    if get_user_by_email(session, email) is not None:
+        raise AccountError("email-taken")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role.value,
+        institution=institution.strip(),
+        country=(country or None),
+    )
+    session.add(user)
+    session.flush()
+    audit(session, actor=actor, action="user.created", target=email, role=role.value)
+    session.commit()
+    return user
+
+
+def _recent_failures(session: Session, column, value: str, since: datetime) -> int:
+    statement = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
+    )
+    return int(session.exec(statement).one())
+
+
+def authenticate(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    policy: ThrottlePolicy = ThrottlePolicy(),  # noqa: B008 - frozen dataclass, never mutated
+) -> User | None:
+    """Return the active user for these credentials, or None; records the attempt and commits.
+
+    Raises LoginThrottled when the e-mail or the address had too many recent failures. The same
+    None answers an unknown e-mail, a wrong password and a deactivated account, so callers cannot
+    tell which (no enumeration).
+    """
+    key = _email_key(email)
+    since = utcnow() - policy.window
+    if (
+        _recent_failures(session, LoginAttempt.email_key, key, since) >= policy.max_failures
+        or _recent_failures(session, LoginAttempt.address, address, since)
+        >= policy.max_failures * 4
+    ):
+        raise LoginThrottled()
+    user = get_user_by_email(session, email)
+    ok = verify_password(user, password) and user is not None and user.is_active
+    session.add(LoginAttempt(email_key=key, address=address[:64], succeeded=ok))
+    if ok:
+        assert user is not None
+        user.last_login_at = utcnow()
+        audit(session, actor=user, action="auth.login", target=user.email)
+    else:
+        audit(session, actor=None, action="auth.login_failed", target="", address=address[:64])
+    session.commit()
+    return user if ok else None
+
+
+def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+    """Change the user's own password after checking the current one; commits."""
+    if not verify_password(user, current):
+        raise AccountError("wrong-current-password")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password-too-short")
+    user.password_hash = hash_password(new)
+    session.add(user)
+    audit(session, actor=user, action="user.password_changed", target=user.email)
+    session.commit()
+
+
+def set_role(session: Session, *, actor: User, user_id: int, role: Role | str) -> User:
+    """Give an account another role (admins only; an admin cannot demote themself); commits."""
+    require_role(actor, Role.ADMIN)
+    user = _get_user(session, user_id)
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise AccountError("unknown-role") from exc
+    if user.id == actor.id and role != Role.ADMIN:
+        raise AccountError("cannot-demote-self")
+    previous = user.role
+    user.role = role.value
+    session.add(user)
+    audit(
+        session,
+        actor=actor,
+        action="user.role_changed",
+        target=user.email,
+        previous=previous,
+        role=role.value,
+    )
+    session.commit()
+    return user
+
+
+def set_active(session: Session, *, actor: User, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate an account (admins only; never yourself); commits.
+
+    Accounts are never deleted: a deactivated account keeps its authorship but cannot sign in.
+    """
+    require_role(actor, Role.ADMIN)
+    user = _get_user(session, user_id)
+    if user.id == actor.id and not active:
+        raise AccountError("cannot-deactivate-self")
+    user.is_active = active
+    session.add(user)
+    audit(
+        session,
+        actor=actor,
+        action="user.activated" if active else "user.deactivated",
+        target=user.email,
+    )
+    session.commit()
+    return user
+
+
+def list_users(session: Session, *, actor: User) -> list[User]:
+    """Every account, newest first (admins only)."""
+    require_role(actor, Role.ADMIN)
+    return list(session.exec(select(User).order_by(User.created_at.desc(), User.id.desc())).all())
+
+
+def list_audit_events(session: Session, *, actor: User, limit: int = 200) -> list[AuditEvent]:
+    """The most recent audit events (admins only)."""
+    require_role(actor, Role.ADMIN)
+    statement = select(AuditEvent).order_by(sa.desc(AuditEvent.id)).limit(limit)
+    return list(session.exec(statement).all())
+
+
+def _get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError("no-such-user")
+    return user
+
+
+__all__ = [
+    "AccountError",
+    "LoginThrottled",
+    "PermissionDenied",
+    "ThrottlePolicy",
+    "authenticate",
+    "change_password",
+    "create_user",
+    "list_users",
+    "set_active",
+    "set_role",
+]

@@ -1,0 +1,31 @@
+"""Alembic environment: runs migrations on the engine handed over by observatory.db."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+from observatory.app import import_models
+
+import_models()
+target_metadata = SQLModel.metadata
+
+
+def run_migrations() -> None:
+    engine = context.config.attributes.get("engine")
+    if engine is None:  # plain `alembic` command line: build the app's engine from the environment
+        from observatory.app import create_app
+        from observatory.db import get_engine
+
+        engine = get_engine(create_app())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations()

@@ -1,0 +1,165 @@
+"""Shared fixtures: an app per test on a fresh database (SQLite, or PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from observatory import accounts
+from observatory.app import create_app
+from observatory.db import get_engine, make_engine, session_scope, upgrade_schema
+from observatory.models import Role
+
+# `make test` runs the suite twice: on SQLite, then with OBSERVATORY_TEST_BACKEND=postgresql on
+# the database named by TEST_DATABASE_URL (which the tests wipe: use a throw-away database).
+BACKEND = os.environ.get("OBSERVATORY_TEST_BACKEND", "sqlite")
+PASSWORD = "correct horse battery"
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url:
+        pytest.exit("OBSERVATORY_TEST_BACKEND=postgresql needs TEST_DATABASE_URL", returncode=4)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory) -> str:
+    """A migrated, empty database made once per run (a file for SQLite, a schema for PG)."""
+    if BACKEND == "postgresql":
+        url = _postgres_url()
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        upgrade_schema(engine)
+        engine.dispose()
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_schema(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return str(path)
+
+
+def _fresh_database(template: str, tmp_path: Path) -> str:
+    if BACKEND == "postgresql":
+        engine = make_engine(template)
+        with engine.begin() as connection:
+            tables = [
+                name
+                for name in sa.inspect(connection).get_table_names()
+                if name != "alembic_version"
+            ]
+            connection.execute(
+                sa.text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
+            connection.execute(sa.text("INSERT INTO data_version (id, version) VALUES (1, 0)"))
+        engine.dispose()
+        return template
+    target = tmp_path / "test.sqlite3"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> str:
+    """URL of an empty, migrated database for this test."""
+    return _fresh_database(database_template, tmp_path)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app in testing mode with CSRF on, on a fresh database."""
+    application = create_app(
+        {
+            "TESTING": True,
+            "ENV": "production",
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "LOGIN_MAX_FAILURES": 5,
+        }
+    )
+    yield application
+    get_engine(application).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app: Flask):
+    """A session on the test database, outside any request."""
+    with app.app_context(), session_scope(app) as session:
+        yield session
+
+
+def make_user(app: Flask, role: str = "submitter", *, email: str | None = None, **fields):
+    """Create an account through the accounts service (real validation)."""
+    with app.app_context(), session_scope(app) as session:
+        return accounts.create_user(
+            session,
+            email=email or f"{role}@example.org",
+            password=PASSWORD,
+            role=Role(role),
+            actor=None,
+            bootstrap=True,
+            name=fields.pop("name", f"Test {role}"),
+            **fields,
+        )
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/account/login") -> str:
+    """A valid CSRF token for the client's current session, read from a rendered form."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_PATTERN.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """POST with a valid CSRF token, as the browser would."""
+    payload = dict(data or {})
+    payload.setdefault("csrf_token", csrf_token(client))
+    return client.post(path, data=payload, **kwargs)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD):
+    """Sign in through the real form."""
+    return post(client, "/account/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def login_as(app: Flask, client: FlaskClient):
+    """`login_as("editor")` creates that account and signs the test client in; returns the user."""
+
+    def _login(role: str, **fields):
+        user = make_user(app, role, **fields)
+        response = login(client, user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return _login
