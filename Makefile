@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEV_ENV := OBSERVATORY_ENV=development
 PG_TEST_HINT := postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format translations install screenshots clean
+.PHONY: run test lint format translations install screenshots clean bench
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ translations: $(STAMP)
 
 screenshots: $(STAMP)
 	OBSERVATORY_SCREENSHOTS=1 $(BIN)/pytest -m browser tests/browser
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

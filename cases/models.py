@@ -115,3 +115,54 @@ class CaseEvent(SQLModel, table=True):
     reason: str = Field(default="", max_length=4000)
     version_number: int | None = Field(default=None)
     at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class Correction(SQLModel, table=True):
+    """A correction suggested by anyone on a published case, tracked publicly until answered."""
+
+    __tablename__ = "ai_case_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ai_case.id", index=True)
+    text: str = Field(max_length=5000)
+    source_url: str = Field(default="", max_length=1000)
+    # Kept private: only editors see it, to reply.
+    contact_email: str = Field(default="", max_length=254)
+    author_id: int | None = Field(default=None, foreign_key="user_account.id")
+    status: str = Field(default="open", max_length=20, index=True)  # open | accepted | declined
+    reply: str = Field(default="", max_length=5000)
+    replied_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    replied_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Notification(SQLModel, table=True):
+    """Something that concerns one account: a transition, an assignment, a correction."""
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    kind: str = Field(max_length=40)
+    # Message parameters; the text is rendered in the reader's language when shown.
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    link: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    read_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class ImportRun(SQLModel, table=True):
+    """One import of a register file: who, when, what file, what it added or changed."""
+
+    __tablename__ = "import_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    register_key: str = Field(max_length=60, index=True)
+    file_name: str = Field(max_length=300)
+    file_sha256: str = Field(max_length=64, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    status: str = Field(default="completed", max_length=20)
+    target_state: str = Field(default="published", max_length=20)
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -19,6 +19,7 @@ csrf = CSRFProtect()
 def import_models() -> None:
     """Import every table model so SQLModel.metadata knows the whole schema."""
     import cases.models  # noqa: F401
+    import criteria.models  # noqa: F401
     import observatory.models  # noqa: F401
 
 
@@ -58,9 +59,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint (only here may `observatory` import features)."""
     from cases.views import bp as cases_bp
+    from criteria.views import bp as criteria_bp
+    from dashboards.api import bp as api_bp
+    from dashboards.data_views import bp as opendata_bp
     from dashboards.views import bp as dashboards_bp
     from observatory.admin import bp as admin_bp
     from observatory.auth import bp as auth_bp
 
-    for blueprint in (auth_bp, admin_bp, cases_bp, dashboards_bp):
+    for blueprint in (
+        auth_bp,
+        admin_bp,
+        cases_bp,
+        criteria_bp,
+        dashboards_bp,
+        api_bp,
+        opendata_bp,
+    ):
         app.register_blueprint(blueprint)

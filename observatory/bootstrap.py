@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from observatory.db import current_revision, get_engine, upgrade_schema
+from observatory.hooks import INIT_HOOKS
 
 
 def initialise(app: Flask) -> list[str]:
@@ -20,6 +21,6 @@ def initialise(app: Flask) -> list[str]:
         f"Database: {engine.url.render_as_string(hide_password=True)}",
         f"Schema: {'already at' if before == after else 'upgraded to'} revision {after}.",
     ]
-    for hook in app.extensions.get("observatory.init_hooks", []):
+    for hook in app.extensions.get(INIT_HOOKS, []):
         lines.extend(hook(app))
     return lines

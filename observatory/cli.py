@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import click
 from flask import Flask
 
+from cases.cli import import_command
 from observatory.app import create_app
 from observatory.db import get_engine
 
@@ -174,6 +175,20 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     click.echo(f"Serving on http://{host}:{port} with {workers} workers: {shlex.join(command)}")
     raise SystemExit(subprocess.call(command))
 
+
+main.add_command(import_command)
+
+# Open data: export, dump, load-dump (dashboards/cli.py).
+from dashboards.cli import dump_command, export_command, load_dump_command  # noqa: E402
+
+main.add_command(export_command)
+main.add_command(dump_command)
+main.add_command(load_dump_command)
+
+# Synthetic library for load tests and benchmarks (dashboards/synth_cli.py).
+from dashboards.synth_cli import synth_command  # noqa: E402
+
+main.add_command(synth_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -53,6 +53,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAIL_USE_TLS": (True, "STARTTLS for SMTP."),
     "MAIL_SENDER": ("observatory@localhost", "From address of notification e-mails."),
     "SQL_ECHO": (False, "Log every SQL statement (debugging)."),
+    "API_RATE_LIMIT": (
+        120,
+        "Requests per minute one client address may make to the API (/api/v1); 0 turns the "
+        "limit off. Counted in Redis when REDIS_URL is set, else per worker.",
+    ),
 }
 
 LANGUAGES = ("es", "pt", "en")

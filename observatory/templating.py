@@ -39,7 +39,10 @@ def _format_when(value: date | datetime | None, kind: str = "medium") -> str:
 
 def init_app(app: Flask) -> None:
     """Register filters and globals; long cache headers for versioned static files."""
+    from observatory.hooks import case_sections
+
     app.jinja_env.globals["asset_url"] = asset_url
+    app.jinja_env.globals["case_sections"] = case_sections
     app.jinja_env.filters["when"] = _format_when
     app.jinja_env.filters["number"] = lambda value: (
         format_decimal(value) if value is not None else ""

@@ -19,7 +19,7 @@ from observatory.db import get_engine, make_engine, session_scope, upgrade_schem
 from observatory.models import Role
 
 # `make test` runs the suite twice: on SQLite, then with OBSERVATORY_TEST_BACKEND=postgresql on
-# the database named by TEST_DATABASE_URL (which the tests wipe: use a throw-away database).
+# a fresh database created on the server named by TEST_DATABASE_URL (and dropped afterwards).
 BACKEND = os.environ.get("OBSERVATORY_TEST_BACKEND", "sqlite")
 PASSWORD = "correct horse battery"
 
@@ -32,24 +32,35 @@ def _postgres_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory) -> str:
-    """A migrated, empty database made once per run (a file for SQLite, a schema for PG)."""
+def database_template(tmp_path_factory) -> Iterator[str]:
+    """A migrated, empty database made once per run (a file for SQLite, a database for PG).
+
+    On PostgreSQL each run creates its own database next to TEST_DATABASE_URL's and drops it at
+    the end, so two test runs on one server never wipe each other's data.
+    """
     if BACKEND == "postgresql":
-        url = _postgres_url()
+        server_url = sa.make_url(_postgres_url())
+        name = f"observatory_test_{os.getpid()}"
+        admin = make_engine(server_url.render_as_string(hide_password=False))
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = server_url.set(database=name).render_as_string(hide_password=False)
         engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
         upgrade_schema(engine)
         engine.dispose()
-        return url
+        yield url
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     upgrade_schema(engine)
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return str(path)
+    yield str(path)
 
 
 def _fresh_database(template: str, tmp_path: Path) -> str:

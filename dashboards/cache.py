@@ -1,0 +1,225 @@
+"""The dashboards' cache: values keyed by (data version, name, parameters), in Redis or in-process.
+
+Keys carry the data version that every write bumps (stored in the database), so a cached value is
+never stale: after a write, every worker computes under the new version on its next request and
+the old entries simply age out. With `app.config["REDIS_URL"]` the entries are shared by all
+workers (serialised as JSON, never pickled: a value read from the network is data, not code),
+and each worker keeps a bounded in-process LRU in front of it (the only store without Redis).
+Redis failures are logged and the value is computed as if it were not cached; after a failure
+Redis is left alone for a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pandas as pd
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "dashboards.cache"
+DEFAULT_MAX_ENTRIES = 512
+DEFAULT_TTL_SECONDS = 24 * 3600
+REDIS_TIMEOUT_SECONDS = 0.5
+REDIS_RETRY_AFTER_SECONDS = 10.0
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+# --- serialisation ---------------------------------------------------------------------------
+
+
+def frame_to_json(frame: pd.DataFrame) -> str:
+    """A DataFrame (default index) as JSON that `frame_from_json` restores with its dtypes."""
+    data = frame.astype(object).where(frame.notna(), None).values.tolist()
+    return json.dumps(
+        {
+            "columns": [str(column) for column in frame.columns],
+            "dtypes": [str(dtype) for dtype in frame.dtypes],
+            "data": data,
+        },
+        default=_json_default,
+    )
+
+
+def frame_from_json(text: str) -> pd.DataFrame:
+    """Inverse of `frame_to_json`."""
+    payload = json.loads(text)
+    frame = pd.DataFrame(payload["data"], columns=payload["columns"])
+    if frame.empty:
+        frame = pd.DataFrame({column: [] for column in payload["columns"]})
+    return frame.astype(dict(zip(payload["columns"], payload["dtypes"], strict=True)))
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def encode(value: Any) -> str:
+    """Serialise a DataFrame or a JSON-compatible value for Redis."""
+    if isinstance(value, pd.DataFrame):
+        return json.dumps({"kind": "frame", "value": frame_to_json(value)})
+    return json.dumps({"kind": "json", "value": value}, default=_json_default)
+
+
+def decode(text: str | bytes) -> Any:
+    """Inverse of `encode`."""
+    payload = json.loads(text)
+    if payload["kind"] == "frame":
+        return frame_from_json(payload["value"])
+    return payload["value"]
+
+
+# --- the cache -------------------------------------------------------------------------------
+
+
+class DashboardCache:
+    """Get-or-compute cache; `name` says what is cached, `params` (a string) which variant.
+
+    Cached values are shared between requests: treat them as read-only.
+    """
+
+    def __init__(
+        self,
+        *,
+        redis_url: str | None = None,
+        namespace: str = "observatory:dashboards",
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        self.namespace = namespace
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._local: OrderedDict[tuple[int, str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._redis = None
+        self._redis_down_until = 0.0
+        self.hits = 0
+        self.misses = 0
+        if redis_url:
+            import redis
+
+            self._redis = redis.Redis.from_url(
+                redis_url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            )
+
+    @property
+    def backend(self) -> str:
+        """ "redis" or "memory"."""
+        return "redis" if self._redis is not None else "memory"
+
+    def redis_key(self, version: int, name: str, params: str) -> str:
+        """The Redis key of an entry (parameters hashed to keep keys short)."""
+        digest = hashlib.sha256(params.encode("utf-8")).hexdigest()[:24]
+        return f"{self.namespace}:v{version}:{name}:{digest}"
+
+    def get_or_compute(self, version: int, name: str, params: str, compute: Callable[[], T]) -> T:
+        """The cached value for (version, name, params), computing and storing it on a miss."""
+        value = self._get(version, name, params)
+        if value is not _MISSING:
+            self.hits += 1
+            return value
+        self.misses += 1
+        value = compute()
+        self._set(version, name, params, value)
+        return value
+
+    def clear(self) -> None:
+        """Forget the in-process entries (Redis entries expire by themselves)."""
+        with self._lock:
+            self._local.clear()
+
+    # An in-process LRU in front of the optional Redis: entries of one version never change, so
+    # a worker may keep its own copy of what Redis holds.
+
+    def _get(self, version: int, name: str, params: str) -> Any:
+        key = (version, name, params)
+        with self._lock:
+            if key in self._local:
+                self._local.move_to_end(key)
+                return self._local[key]
+        if self._redis is None:
+            return _MISSING
+        value = self._redis_get(self.redis_key(version, name, params))
+        if value is not _MISSING:
+            self._remember(key, value)
+        return value
+
+    def _set(self, version: int, name: str, params: str, value: Any) -> None:
+        self._remember((version, name, params), value)
+        if self._redis is not None:
+            self._redis_set(self.redis_key(version, name, params), value)
+
+    def _remember(self, key: tuple[int, str, str], value: Any) -> None:
+        with self._lock:
+            self._local[key] = value
+            self._local.move_to_end(key)
+            while len(self._local) > self.max_entries:
+                self._local.popitem(last=False)
+
+    # Redis, degrading to "not cached" on any failure
+
+    def _redis_available(self) -> bool:
+        return time.monotonic() >= self._redis_down_until
+
+    def _redis_failed(self, action: str, error: Exception) -> None:
+        self._redis_down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+        log.warning("dashboard cache: Redis %s failed, computing instead: %s", action, error)
+
+    def _redis_get(self, key: str) -> Any:
+        if not self._redis_available():
+            return _MISSING
+        try:
+            raw = self._redis.get(key)
+        except Exception as error:  # noqa: BLE001 - any Redis trouble means "not cached"
+            self._redis_failed("read", error)
+            return _MISSING
+        if raw is None:
+            return _MISSING
+        try:
+            return decode(raw)
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("dashboard cache: unreadable entry %s ignored: %s", key, error)
+            return _MISSING
+
+    def _redis_set(self, key: str, value: Any) -> None:
+        if not self._redis_available():
+            return
+        try:
+            self._redis.set(key, encode(value), ex=self.ttl_seconds)
+        except Exception as error:  # noqa: BLE001 - the value is returned uncached
+            self._redis_failed("write", error)
+
+
+def _default_namespace(app: Flask) -> str:
+    # Two deployments (or two test databases) sharing a Redis must not share entries: the data
+    # version counts writes of one database only.
+    database = str(app.config.get("DATABASE_URL") or "")
+    digest = hashlib.sha256(database.encode("utf-8")).hexdigest()[:12]
+    return f"observatory:dashboards:{digest}"
+
+
+def get_cache(app: Flask | None = None) -> DashboardCache:
+    """The app's dashboard cache, created on first use from its configuration."""
+    app = app or current_app._get_current_object()
+    cache = app.extensions.get(EXTENSION_KEY)
+    if cache is None:
+        cache = DashboardCache(
+            redis_url=app.config.get("REDIS_URL") or None,
+            namespace=app.config.get("DASHBOARD_CACHE_NAMESPACE") or _default_namespace(app),
+        )
+        app.extensions[EXTENSION_KEY] = cache
+    return cache

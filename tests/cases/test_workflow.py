@@ -1,0 +1,298 @@
+"""The case workflow: every transition and permission at the service level, and the views."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from cases import workflow
+from cases.models import Case, CaseEvent, CaseVersion, Notification
+from observatory.db import session_scope
+from observatory.models import User
+from observatory.security import NotFound, PermissionDenied
+from tests.conftest import make_user, post
+
+COMPLETE = {
+    "name": "Sistema de triaje de expedientes",
+    "institution": "Poder Judicial de Ejemplo",
+    "country": "PER",
+    "level": "national",
+    "branch": "judicial",
+    "sector": "justice",
+    "purpose": "Clasifica expedientes entrantes para priorizar la atención.",
+    "techniques": ["nlp", "classification"],
+    "decision_role": "recommends",
+    "lifecycle_status": "pilot",
+    "year_started": 2023,
+    "developer_type": "in_house",
+    "sources": [
+        {"url": "https://example.gob.pe/nota", "title": "Nota oficial", "type": "official"}
+    ],
+}
+
+
+@pytest.fixture
+def people(app):
+    ids = {
+        "submitter": make_user(app, "submitter", institution="Poder Judicial", country="PER").id,
+        "other": make_user(app, "submitter", email="other@example.org").id,
+        "editor": make_user(app, "editor").id,
+        "reviewer": make_user(app, "reviewer").id,
+    }
+    return ids
+
+
+def actor(session, people, who) -> User:
+    return session.get(User, people[who])
+
+
+def new_case(session, people, **changes) -> Case:
+    return workflow.create_case(
+        session, actor=actor(session, people, "submitter"), raw=COMPLETE | changes
+    )
+
+
+def test_every_transition_in_the_table_is_reachable_and_ends_in_a_known_state():
+    states = {t.source for t in workflow.TRANSITIONS} | {t.target for t in workflow.TRANSITIONS}
+    assert states == {
+        "draft",
+        "submitted",
+        "returned",
+        "resubmitted",
+        "published",
+        "update_proposed",
+        "rejected",
+        "withdrawn",
+    }
+
+
+def test_full_journey_submit_return_resubmit_publish(app, people):
+    with session_scope(app) as session:
+        case = new_case(session, people)
+        ref = case.ref
+        assert case.state == "draft" and ref.startswith("PER-")
+        sub, ed = actor(session, people, "submitter"), actor(session, people, "editor")
+        workflow.transition_case(session, actor=sub, ref=ref, action="submit")
+        with pytest.raises(workflow.WorkflowError, match="reason-required"):
+            workflow.transition_case(session, actor=ed, ref=ref, action="return")
+        workflow.transition_case(
+            session, actor=ed, ref=ref, action="return", reason="Falta la fuente oficial del piloto"
+        )
+        mine = workflow.my_cases(session, actor=sub)
+        assert "Falta la fuente oficial del piloto" in [e.reason for e in mine[0].events]
+        workflow.transition_case(session, actor=sub, ref=ref, action="resubmit")
+        case = workflow.transition_case(session, actor=ed, ref=ref, action="publish")
+        assert case.state == "published" and case.published_at is not None
+        versions = session.exec(select(CaseVersion).where(CaseVersion.case_id == case.id)).all()
+        assert [v.published for v in versions] == [True]
+        kinds = set(session.exec(select(Notification.kind)).all())
+        assert {"case.submitted", "case.returned", "case.resubmitted", "case.published"} <= kinds
+
+
+def test_reject_needs_a_reason_and_is_final(app, people):
+    with session_scope(app) as session:
+        ref = new_case(session, people).ref
+        sub, ed = actor(session, people, "submitter"), actor(session, people, "editor")
+        workflow.transition_case(session, actor=sub, ref=ref, action="submit")
+        workflow.transition_case(session, actor=ed, ref=ref, action="reject", reason="Not AI")
+        with pytest.raises(workflow.WorkflowError, match="no-such-transition"):
+            workflow.transition_case(session, actor=ed, ref=ref, action="publish")
+
+
+@pytest.mark.parametrize(
+    "who, action",
+    [
+        ("submitter", "publish"),
+        ("reviewer", "submit"),
+        ("other", "submit"),
+    ],
+)
+def test_wrong_actor_is_refused_by_the_service(app, people, who, action):
+    with session_scope(app) as session:
+        ref = new_case(session, people).ref
+        if action == "publish":
+            workflow.transition_case(
+                session, actor=actor(session, people, "submitter"), ref=ref, action="submit"
+            )
+        with pytest.raises((PermissionDenied, NotFound)):
+            workflow.transition_case(
+                session, actor=actor(session, people, who), ref=ref, action=action
+            )
+
+
+def test_reviewer_cannot_create_cases(app, people):
+    with session_scope(app) as session, pytest.raises(PermissionDenied):
+        workflow.create_case(session, actor=actor(session, people, "reviewer"), raw=COMPLETE)
+
+
+def test_submission_needs_a_source_and_conditional_fields(app, people):
+    with session_scope(app) as session:
+        ref = new_case(session, people, sources=[], developer_type="vendor").ref
+        sub = actor(session, people, "submitter")
+        with pytest.raises(workflow.CaseValidationError) as caught:
+            workflow.transition_case(session, actor=sub, ref=ref, action="submit")
+        assert "source-required" in caught.value.errors["sources"]
+        assert "vendor-name-required" in caught.value.errors["developer_name"]
+
+
+@pytest.mark.parametrize(
+    "changes, field, code",
+    [
+        ({"country": "ZZZ"}, "country", "unknown-country"),
+        ({"year_started": 1492}, "year_started", "implausible-year"),
+        ({"lifecycle_status": "discontinued"}, "year_ended", "end-year-required"),
+        ({"year_started": 2020, "year_ended": 2019}, "year_ended", "before-start"),
+        ({"documentation_url": "javascript:alert(1)"}, "documentation_url", "bad-url"),
+        ({"sources": [{"url": "ftp://x.org/a", "type": "news"}]}, "sources", "bad-url"),
+        ({"name": "x" * 301}, "name", "too-long"),
+        ({"techniques": ["telepathy"]}, "techniques", "unknown-value"),
+    ],
+)
+def test_validation_codes(changes, field, code):
+    with pytest.raises(workflow.CaseValidationError) as caught:
+        workflow.validate_record(COMPLETE | changes, for_submission=True)
+    assert code in caught.value.errors[field]
+
+
+def test_hostile_text_is_kept_verbatim_without_nul():
+    data = workflow.validate_record(
+        COMPLETE | {"name": "<script>alert(1)</script>\x00"}, for_submission=True
+    )
+    assert data["name"] == "<script>alert(1)</script>"
+
+
+def test_published_case_update_waits_and_public_keeps_old_version(app, people):
+    with session_scope(app) as session:
+        ref = new_case(session, people).ref
+        sub, ed = actor(session, people, "submitter"), actor(session, people, "editor")
+        workflow.transition_case(session, actor=sub, ref=ref, action="submit")
+        workflow.transition_case(session, actor=ed, ref=ref, action="publish")
+        _data, number = workflow.working_data(
+            session, workflow.get_case_for(session, ref=ref, actor=sub)
+        )
+        workflow.update_case(
+            session,
+            actor=sub,
+            ref=ref,
+            raw=COMPLETE | {"name": "Nuevo nombre"},
+            base_version=number,
+            comment="rename",
+        )
+        case = session.exec(select(Case).where(Case.ref == ref)).one()
+        assert case.state == "update_proposed" and case.name == COMPLETE["name"]
+        workflow.transition_case(session, actor=ed, ref=ref, action="publish")
+        session.refresh(case)
+        assert case.state == "published" and case.name == "Nuevo nombre"
+        assert case.version_number == 2
+
+
+def test_two_editors_saving_the_same_version_conflict(app, people):
+    with session_scope(app) as session:
+        ref = new_case(session, people).ref
+        ed = actor(session, people, "editor")
+        workflow.update_case(
+            session, actor=ed, ref=ref, raw=COMPLETE | {"acronym": "A"}, base_version=1
+        )
+        with pytest.raises(workflow.EditConflict) as caught:
+            workflow.update_case(
+                session, actor=ed, ref=ref, raw=COMPLETE | {"acronym": "B"}, base_version=1
+            )
+        assert caught.value.theirs.data["acronym"] == "A"
+        case = session.exec(select(Case).where(Case.ref == ref)).one()
+        assert case.acronym == "A"
+
+
+def test_possible_duplicates(app, people):
+    with session_scope(app) as session:
+        new_case(session, people)
+        found = workflow.possible_duplicates(
+            session, data=COMPLETE | {"name": "Sistema de triaje de expedientes v2"}
+        )
+        assert len(found) == 1
+        assert workflow.possible_duplicates(session, data=COMPLETE | {"name": "Otro chatbot"}) == []
+
+
+def test_moderation_queue_and_filters_are_for_editors(app, people):
+    with session_scope(app) as session:
+        ref = new_case(session, people).ref
+        sub, ed = actor(session, people, "submitter"), actor(session, people, "editor")
+        workflow.transition_case(session, actor=sub, ref=ref, action="submit")
+        assert [c.ref for c in workflow.moderation_queue(session, actor=ed)] == [ref]
+        assert workflow.moderation_queue(session, actor=ed, countries=["BRA"]) == []
+        with pytest.raises(PermissionDenied):
+            workflow.moderation_queue(session, actor=sub)
+
+
+def test_withdraw_removes_from_public_and_is_logged(app, people):
+    with session_scope(app) as session:
+        ref = new_case(session, people).ref
+        sub, ed = actor(session, people, "submitter"), actor(session, people, "editor")
+        workflow.transition_case(session, actor=sub, ref=ref, action="submit")
+        workflow.transition_case(session, actor=ed, ref=ref, action="publish")
+        workflow.transition_case(session, actor=ed, ref=ref, action="withdraw", reason="dup")
+        states = [e.to_state for e in session.exec(select(CaseEvent)).all()]
+        assert states[-1] == "withdrawn"
+
+
+# --- views ---------------------------------------------------------------------------------
+
+FORM = {
+    "name": COMPLETE["name"],
+    "institution": COMPLETE["institution"],
+    "country": "PER",
+    "level": "national",
+    "branch": "judicial",
+    "sector": "justice",
+    "purpose": COMPLETE["purpose"],
+    "techniques": ["nlp"],
+    "decision_role": "recommends",
+    "lifecycle_status": "pilot",
+    "year_started": "2023",
+    "developer_type": "in_house",
+    "personal_data": "unknown",
+    "sensitive_data": "unknown",
+    "record_language": "es",
+    "confidence": "high",
+    "sources-0-url": "https://example.gob.pe/nota",
+    "sources-0-title": "Nota",
+    "sources-0-type": "official",
+}
+
+
+def test_submitter_drafts_and_editor_returns_with_a_reason_via_views(app, client, login_as):
+    make_user(app, "editor", email="editor@example.org")
+    login_as("submitter")
+    response = post(client, "/cases/new?lang=en", FORM | {"save": "draft"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    ref = response.location.split("/")[2]
+    page = client.get(f"/cases/{ref}/edit?lang=en").get_data(as_text=True)
+    assert "Draft" in page
+    response = post(client, f"/cases/{ref}/edit", FORM | {"save": "submit", "base_version": "1"})
+    assert response.status_code == 302
+    assert client.get(f"/cases/{ref}").status_code == 404  # not public yet
+    post(client, "/account/logout")
+    from tests.conftest import login
+
+    login(client, "editor@example.org")
+    queue = client.get("/moderation?lang=en").get_data(as_text=True)
+    assert ref in queue
+    post(client, f"/cases/{ref}/action", {"action": "return", "reason": "Add the decree"})
+    post(client, "/account/logout")
+    login(client, "submitter@example.org")
+    mine = client.get("/cases/mine?lang=en").get_data(as_text=True)
+    assert "Add the decree" in mine and "Returned for changes" in mine
+
+
+def test_new_case_form_shows_errors_in_the_users_language(app, client, login_as):
+    login_as("submitter")
+    response = post(
+        client, "/cases/new?lang=es", FORM | {"save": "submit", "sources-0-url": "", "name": ""}
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Este campo es obligatorio." in html
+
+
+def test_reviewer_cannot_open_the_new_case_form(app, client, login_as):
+    login_as("reviewer")
+    assert client.get("/cases/new").status_code == 403
