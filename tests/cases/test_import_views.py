@@ -75,6 +75,7 @@ def test_upload_preview_then_confirm_imports_and_lists_the_run(app, client, logi
 
 def test_a_broken_file_shows_the_row_report_and_imports_nothing(app, client, login_as):
     login_as("editor")
+    client.get("/?lang=en")  # the messages below are checked in English
     data = csv_bytes(HEADER, [ROWS[0], [*ROWS[1][:3], "Atlantis", *ROWS[1][4:]]])
     response = upload(client, data)
     html = response.get_data(as_text=True)
@@ -160,6 +161,7 @@ def test_an_oversize_upload_gets_the_413_page(app, client, login_as):
 
 def test_only_allowed_file_types(app, client, login_as):
     login_as("editor")
+    client.get("/?lang=en")  # the message below is checked in English
     response = upload(client, b"<?php echo 1; ?>", name="shell.php")
     assert response.status_code == 400
     assert "CSV, XLSX or JSON" in response.get_data(as_text=True)
