@@ -415,6 +415,17 @@ def recreate_pg_database(opts: Options, name: str) -> None:
         engine.dispose()
 
 
+def drop_pg_database(opts: Options, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = _admin_engine(opts)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
 def count_cases(url: str) -> int | None:
     import sqlalchemy as sa
 
@@ -846,14 +857,21 @@ def run_import_process(backend: str, opts: Options, file: Path, tag: str) -> dic
         name = f"observatory_bench_import_{tag}"
         recreate_pg_database(opts, name)
         url = database_url(backend, opts, name)
-    done = subprocess.run(
-        [PYTHON, __file__, "import-one", "--database-url", url, "--file", str(file)],
-        cwd=ROOT,
-        env=server_env(url),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [PYTHON, __file__, "import-one", "--database-url", url, "--file", str(file)],
+            cwd=ROOT,
+            env=server_env(url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:  # the imported copy is not needed afterwards
+        if backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            drop_pg_database(opts, name)
     if done.returncode != 0:
         return {"file": file.name, "error": done.stderr.strip().splitlines()[-1:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -943,15 +961,14 @@ def measure_datasette(opts: Options, sqlite_path: Path, logs: Path) -> dict[str,
         server.start("/-/versions.json")
         status, _h, body, _s = get(port, path.replace("/ai_case?", "/ai_case.json?", 1))
         check = json.loads(body) if status == 200 else {}
+        facets = check.get("facet_results") or {}  # 0.65: {name: …}; 1.0: {"results": {…}}
         result = measure(port, [path], requests=opts.requests, seconds=opts.page_seconds, warmup=2)
         rss = [rss_mb(pid) for pid in server.workers()]
     return {
         "available": True,
         "version": datasette_version(binary),
         "page": result,
-        "facets": sorted((check.get("facet_results") or {}).keys())
-        if isinstance(check.get("facet_results"), dict)
-        else [f.get("name") for f in check.get("facet_results", {}).get("results", [])],
+        "facets": sorted(facets.get("results", facets)),
         "facets_timed_out": check.get("facets_timed_out", []),
         "filtered_rows": check.get("filtered_table_rows_count"),
         "rss_mb": max((r for r in rss if r), default=None),

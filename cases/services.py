@@ -78,9 +78,18 @@ def build_search_text(case: Case) -> str:
 def next_ref(session: Session, country: str) -> str:
     """The next free public reference for a country, e.g. `BRA-0027`."""
     prefix = f"{country}-"
-    statement = select(func.max(Case.ref)).where(Case.ref.startswith(prefix))
-    highest = session.exec(statement).one()
-    number = int(highest.split("-")[1]) + 1 if highest else 1
+    # Text order breaks past 9999 ("BRA-9999" > "BRA-10000"): take the longest refs first.
+    longest = session.exec(
+        select(func.max(func.length(Case.ref))).where(Case.ref.startswith(prefix))
+    ).one()
+    if not longest:
+        return f"{prefix}0001"
+    highest = session.exec(
+        select(func.max(Case.ref)).where(
+            Case.ref.startswith(prefix), func.length(Case.ref) == longest
+        )
+    ).one()
+    number = int(highest.split("-")[1]) + 1
     return f"{prefix}{number:04d}"
 
 

@@ -24,6 +24,7 @@ bumped once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -794,13 +795,14 @@ class _Writer:
             self.cursor.execute("PRAGMA cache_size=-262144")
             self.cursor.execute("BEGIN IMMEDIATE")
         else:
-            tables = ", ".join(("data_version", *ID_TABLES, "ai_case_technique", "review_answer"))
-            tables += ", assessment_score"
+            tables = ", ".join(("data_version", "user_account", *WRITE_ORDER))
             self.cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
 
     def end(self) -> None:
+        """Give the pooled connection back as it was (SQLite's default page cache)."""
         if self.sqlite:
-            self.cursor.execute("PRAGMA cache_size=-2000")
+            with contextlib.suppress(Exception):
+                self.cursor.execute("PRAGMA cache_size=-2000")
 
     def timestamp(self, value: datetime) -> Any:
         return self._datetime(value) if self.sqlite else value
@@ -1056,12 +1058,12 @@ def generate(
             for job in jobs:
                 write(batcher.batch(*job))
         writer.finish(next_ids)
+        writer.end()
         session.commit()
     except BaseException:
+        writer.end()
         session.rollback()
         raise
-    finally:
-        writer.end()
     report.rows = dict(writer.rows)
     report.seconds = time.perf_counter() - started
     return report

@@ -296,3 +296,25 @@ def test_new_case_form_shows_errors_in_the_users_language(app, client, login_as)
 def test_reviewer_cannot_open_the_new_case_form(app, client, login_as):
     login_as("reviewer")
     assert client.get("/cases/new").status_code == 403
+
+
+def test_refs_keep_counting_past_9999(app):
+    from cases.models import Case as CaseRow
+    from cases.services import next_ref
+
+    with session_scope(app) as session:
+        for ref in ("BRA-9999", "BRA-10000"):
+            session.add(
+                CaseRow(
+                    ref=ref,
+                    name=ref,
+                    institution="x",
+                    country="BRA",
+                    level="national",
+                    branch="executive",
+                    sector="health",
+                )
+            )
+        session.commit()
+        assert next_ref(session, "BRA") == "BRA-10001"
+        assert next_ref(session, "CHL") == "CHL-0001"
