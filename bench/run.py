@@ -454,6 +454,9 @@ def ensure_database(backend: str, opts: Options) -> dict[str, Any]:
             "case_rows"
         ):
             log(f"{backend}: reusing {url} ({record['case_rows']} cases)")
+            if migrate_reused(backend, url):
+                record["migrated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+                record_path.write_text(json.dumps(record, indent=2))
             return {**record, "reused": True, "url": url}
     log(f"{backend}: building {url} with {opts.cases} synthetic cases")
     if backend == "sqlite":
@@ -495,6 +498,25 @@ def ensure_database(backend: str, opts: Options) -> dict[str, Any]:
         record["file_mb"] = round(path.stat().st_size / 2**20, 1)
     record_path.write_text(json.dumps(record, indent=2))
     return {**record, "reused": False, "url": url}
+
+
+def migrate_reused(backend: str, url: str) -> bool:
+    """Bring a reused database to the newest migration, as an operator upgrading would (then
+    tidy it as after a load); True when a migration ran."""
+    from observatory.db import current_revision, make_engine, upgrade_schema
+
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+        upgrade_schema(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        return False
+    log(f"{backend}: migrated {before} -> {after}")
+    tidy_after_load(backend, url)
+    return True
 
 
 def tidy_after_load(backend: str, url: str) -> float:

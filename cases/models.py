@@ -22,6 +22,17 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_ai_case_state_country", "state", "country"),
         sa.Index("ix_ai_case_state_branch", "state", "branch"),
+        # The dashboards' case cube (migration 0005): answered from the index alone.
+        sa.Index(
+            "ix_ai_case_cube",
+            "state",
+            "country",
+            "branch",
+            "level",
+            "sector",
+            "lifecycle_status",
+            "year_started",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

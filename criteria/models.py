@@ -119,7 +119,13 @@ class Assessment(SQLModel, table=True):
     """The consolidated evaluation of a case under one framework version, published by an editor."""
 
     __tablename__ = "assessment"
-    __table_args__ = (sa.UniqueConstraint("case_id", "framework_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "framework_id"),
+        # Published assessments of one framework (migration 0005).
+        sa.Index(
+            "ix_assessment_framework_status", "framework_id", "status", "case_id", "common_tier"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="ai_case.id", index=True)
