@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 from cases.models import Case, Correction
 from cases.notifications import editor_ids, notify
 from cases.services import get_published_case
+from observatory.db import bump_data_version
 from observatory.models import Role, User, utcnow
 from observatory.security import NotFound, require_role
+from observatory.text import clean_text
 
 TEXT_MIN = 10
 TEXT_MAX = 5000
@@ -110,9 +112,9 @@ def suggest_correction(
     active editor and admin ("correction.suggested"; e-mailed too when SMTP is configured).
     """
     case = get_published_case(session, case_ref)
-    text = (text or "").strip()
-    source_url = (source_url or "").strip()
-    contact_email = (contact_email or "").strip()
+    text = clean_text(text)
+    source_url = clean_text(source_url)
+    contact_email = clean_text(contact_email)
     _validate_suggestion(text, source_url, contact_email)
     author_id = actor.id if actor is not None and actor.is_active else None
     correction = Correction(
@@ -131,6 +133,7 @@ def suggest_correction(
         link=_case_link(case.ref, correction.id),
         ref=case.ref,
     )
+    bump_data_version(session)  # the case page lists suggestions: cached pages must change
     session.commit()
     return correction
 
@@ -151,7 +154,7 @@ def answer_correction(
         raise NotFound(str(correction_id))
     if status not in ANSWERS:
         raise CorrectionError("invalid-status", "status")
-    reply = (reply or "").strip()
+    reply = clean_text(reply)
     if not reply:
         raise CorrectionError("reply-required", "reply")
     if len(reply) > REPLY_MAX:
@@ -175,6 +178,7 @@ def answer_correction(
                 ref=ref,
                 status=status,
             )
+    bump_data_version(session)  # the reply is public on the case page
     session.commit()
     return correction
 

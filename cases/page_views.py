@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date
 from sqlmodel import Session
 
@@ -17,6 +17,7 @@ from observatory.auth import role_required
 from observatory.db import get_session
 from observatory.i18n import _, _l, current_language
 from observatory.models import Role
+from observatory.pagecache import anonymous_page
 
 # Labels of the record fields (case page and history).
 FIELD_LABELS = {
@@ -136,8 +137,9 @@ def _detail_page(session: Session, case: Case) -> CaseDetailPage:
     )
 
 
-def _render_detail(session: Session, case: Case, form: CorrectionForm):
-    """Render the case page with the given suggestion form (blank, or with errors)."""
+def _render_detail(session: Session, case: Case, form: CorrectionForm | None):
+    """Render the case page with the given suggestion form (blank, or with errors), or with
+    a link to the form (None: the page then uses no session and can be cached)."""
     return render_template(
         "cases/detail.html",
         page=_detail_page(session, case),
@@ -151,10 +153,17 @@ def _render_detail(session: Session, case: Case, form: CorrectionForm):
 
 @bp.route("/cases/<ref>")
 def detail(ref: str):
-    """A public case: every field, sources, citation, corrections (its permalink)."""
-    session = get_session()
-    case = services.get_published_case(session, ref)
-    return _render_detail(session, case, CorrectionForm(formdata=None))
+    """A public case: every field, sources, citation, corrections (its permalink).
+
+    The suggestion form is on its own page (`suggest_correction`), so this page is the same for
+    every anonymous visitor: it is served from the page cache, keyed by the data version.
+    """
+
+    def render() -> str:
+        session = get_session()
+        return _render_detail(session, services.get_published_case(session, ref), None)
+
+    return anonymous_page("cases.detail", render, extra=(current_app.config["STALE_AFTER_DAYS"],))
 
 
 @bp.route("/cases/<ref>.json")
@@ -200,11 +209,14 @@ def _put_error(form, error: corrections.CorrectionError) -> bool:
     return False
 
 
-@bp.route("/cases/<ref>/corrections", methods=["POST"], endpoint="suggest_correction")
+@bp.route("/cases/<ref>/corrections", methods=["GET", "POST"], endpoint="suggest_correction")
 def suggest(ref: str):
-    """Suggest a correction on a public case (anyone); errors come back next to the fields."""
+    """Suggest a correction on a public case (anyone): the case page with the form; errors
+    come back next to the fields."""
     session = get_session()
     case = services.get_published_case(session, ref)
+    if request.method == "GET":
+        return _render_detail(session, case, CorrectionForm(formdata=None))
     form = CorrectionForm()
     if form.validate_on_submit():
         try:
