@@ -84,3 +84,21 @@ def test_page_cache_is_bounded_by_bytes_and_keeps_one_version():
     assert cache.get(1, ("huge",)) is None
     cache.put(2, ("d",), "w")  # a new version drops every older entry
     assert len(cache) == 1 and cache.get(1, ("a",)) is None and cache.bytes == 1
+
+
+def test_search_page_is_cached_per_url_until_a_write(app, client):
+    add_case(app)
+    cache = get_page_cache(app)
+    first = client.get("/cases?q=zzzznothing&lang=en").get_data(as_text=True)
+    hits = cache.hits
+    assert client.get("/cases?q=zzzznothing&lang=en").get_data(as_text=True) == first
+    assert cache.hits == hits + 1
+    other = client.get("/cases?lang=en").get_data(as_text=True)
+    assert "URY-0001" in other and "URY-0001" not in first
+    with session_scope(app) as session:
+        session.execute(
+            sa.text("UPDATE ai_case SET search_text = 'zzzznothing' WHERE ref = 'URY-0001'")
+        )
+        bump_data_version(session)
+        session.commit()
+    assert "URY-0001" in client.get("/cases?q=zzzznothing&lang=en").get_data(as_text=True)
