@@ -27,6 +27,7 @@ class VocabularyError(ValueError):
     """The vocabulary file is malformed (raised at import time, so a bad edit fails loudly)."""
 
 
+@lru_cache(maxsize=4096)  # imports fold the same few values over and over
 def _fold(text: str) -> str:
     """Fold text for tolerant matching: no accents, casefolded, one `_` between words."""
     decomposed = unicodedata.normalize("NFKD", text.strip())

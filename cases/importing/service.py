@@ -55,6 +55,7 @@ TARGET_STATES = ("published", "submitted")
 CLOSED_STATES = ("withdrawn", "rejected")
 IDENTITY_COLUMNS = {"name", "institution", "country"}
 MAX_KEY_LENGTH = 250
+WRITE_CHUNK = 5000  # new cases written per batch (bounds the memory of the write)
 Progress = Callable[[str, int, int], None]
 
 
@@ -579,6 +580,13 @@ def _next_numbers(session: Session, countries: set[str]) -> dict[str, int]:
     return highest
 
 
+def _insert(session: Session, model: type, rows: list[dict]) -> None:
+    """INSERT the rows (all with the same keys) as one Core executemany in the session's
+    transaction; nothing for no rows."""
+    if rows:
+        session.execute(sa.insert(model.__table__), rows)
+
+
 def _columns(data: dict) -> dict[str, Any]:
     values = {name: data[name] for name in RECORD_FIELDS if name not in ("techniques",)}
     lv = data.get("last_verified")
@@ -635,41 +643,45 @@ def _write(
     total = len(new_rows) + len(changed_rows)
     numbers = _next_numbers(session, {row.data["country"] for row in new_rows})
     state = "published" if publish else "submitted"
-    case_rows = []
-    for row in new_rows:
-        country = row.data["country"]
-        numbers[country] += 1
-        values = _columns(row.data)
-        values.update(
-            ref=f"{country}-{numbers[country]:04d}",
-            state=state,
-            provenance="import",
-            provenance_detail=provenance(row),
-            source_key=row.key,
-            submitter_id=None,
-            created_at=now,
-            updated_at=now,
-            published_at=now if publish else None,
-            version_number=1,
-        )
-        case_rows.append(values)
-    if case_rows:
+    # Core executemany in chunks: no ORM object per row (the ORM's bulk path splits the rows
+    # into many small batches), and only one chunk of row dictionaries alive at a time.
+    for start in range(0, len(new_rows), WRITE_CHUNK):
+        chunk = new_rows[start : start + WRITE_CHUNK]
+        case_rows = []
+        for row in chunk:
+            country = row.data["country"]
+            numbers[country] += 1
+            values = _columns(row.data)
+            values.update(
+                ref=f"{country}-{numbers[country]:04d}",
+                state=state,
+                provenance="import",
+                provenance_detail=provenance(row),
+                source_key=row.key,
+                submitter_id=None,
+                created_at=now,
+                updated_at=now,
+                published_at=now if publish else None,
+                version_number=1,
+            )
+            case_rows.append(values)
+            row.ref = values["ref"]
         # A plain executemany, then one query for the ids: RETURNING in parameter order would
         # make SQLite run one INSERT per row.
-        session.execute(sa.insert(Case), case_rows)
+        _insert(session, Case, case_rows)
+        del case_rows
         ids = dict(
             session.execute(
                 sa.select(Case.source_key, Case.id).where(
-                    Case.source_key.startswith(f"{report.register}:", autoescape=True)
+                    Case.source_key.in_([row.key for row in chunk])
                 )
             ).all()
         )
-        for row, values in zip(new_rows, case_rows, strict=True):
-            row.case_id, row.ref = ids[row.key], values["ref"]
-        if progress:
-            progress("write", len(new_rows) // 2, total)
-        session.execute(
-            sa.insert(CaseVersion),
+        for row in chunk:
+            row.case_id = ids[row.key]
+        _insert(
+            session,
+            CaseVersion,
             [
                 {
                     "case_id": row.case_id,
@@ -680,18 +692,21 @@ def _write(
                     "created_at": now,
                     "published": publish,
                 }
-                for row in new_rows
+                for row in chunk
             ],
         )
-        techniques = [
-            {"case_id": row.case_id, "technique": technique}
-            for row in new_rows
-            for technique in row.data["techniques"]
-        ]
-        if techniques:
-            session.execute(sa.insert(CaseTechnique), techniques)
-        session.execute(
-            sa.insert(CaseEvent),
+        _insert(
+            session,
+            CaseTechnique,
+            [
+                {"case_id": row.case_id, "technique": technique}
+                for row in chunk
+                for technique in row.data["techniques"]
+            ],
+        )
+        _insert(
+            session,
+            CaseEvent,
             [
                 {
                     "case_id": row.case_id,
@@ -702,9 +717,11 @@ def _write(
                     "version_number": 1,
                     "at": now,
                 }
-                for row in new_rows
+                for row in chunk
             ],
         )
+        if progress:
+            progress("write", start + len(chunk), total)
     if changed_rows:
         _write_changes(session, report, changed_rows, actor_id, now, provenance, comment)
     if progress:
@@ -803,9 +820,8 @@ def _write_changes(
                 }
             )
     session.execute(sa.update(Case), updates)
-    session.execute(sa.insert(CaseVersion), versions)
-    if events:
-        session.execute(sa.insert(CaseEvent), events)
+    _insert(session, CaseVersion, versions)
+    _insert(session, CaseEvent, events)
     if retagged:
         session.execute(
             sa.delete(CaseTechnique).where(CaseTechnique.case_id.in_([r.case_id for r in retagged]))
@@ -815,8 +831,7 @@ def _write_changes(
             for row in retagged
             for technique in row.data["techniques"]
         ]
-        if techniques:
-            session.execute(sa.insert(CaseTechnique), techniques)
+        _insert(session, CaseTechnique, techniques)
 
 
 def import_history(session: Session, *, actor: User, limit: int = 100) -> list[ImportRun]:
