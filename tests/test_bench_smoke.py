@@ -13,7 +13,10 @@ import pytest
 from tests.conftest import BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"home", "search", "case_detail", "region_warm", "region_cold", "compare", "api_list"}
+PAGES = {
+    "home", "search", "case_detail", "region_warm", "region_cold", "compare", "api_list",
+    "search_cold", "case_detail_cold",
+}  # fmt: skip
 
 
 @pytest.mark.slow
