@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "dashboards.cache"
 DEFAULT_MAX_ENTRIES = 512
+DEFAULT_MAX_BYTES = 48 * 2**20  # in-process entries per worker (estimated sizes)
+UNSIZED_ENTRY_BYTES = 64 * 2**10
+RELEASE_AFTER_SECONDS = 0.2  # a computation this long frees enough to return it to the system
 DEFAULT_TTL_SECONDS = 24 * 3600
 REDIS_TIMEOUT_SECONDS = 0.5
 REDIS_RETRY_AFTER_SECONDS = 10.0
@@ -81,6 +84,36 @@ def decode(text: str | bytes) -> Any:
     return payload["value"]
 
 
+def value_size(value: Any) -> int:
+    """An estimate of the memory an entry holds: a frame's deep memory usage, else the length
+    of its JSON (a fixed guess for what JSON cannot express)."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=True).sum())
+    try:
+        return len(json.dumps(value, default=_json_default))
+    except (TypeError, ValueError):
+        return UNSIZED_ENTRY_BYTES
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand the heap that a large computation freed back to the system (glibc keeps it
+    otherwise, and a worker's resident memory would stay at its high-water mark)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 # --- the cache -------------------------------------------------------------------------------
 
 
@@ -96,10 +129,15 @@ class DashboardCache:
         redis_url: str | None = None,
         namespace: str = "observatory:dashboards",
         max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         self.namespace = namespace
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.newest_version: int | None = None
+        self._sizes: dict[tuple[int, str, str], int] = {}
         self.ttl_seconds = ttl_seconds
         self._local: OrderedDict[tuple[int, str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
@@ -133,14 +171,19 @@ class DashboardCache:
             self.hits += 1
             return value
         self.misses += 1
+        started = time.monotonic()
         value = compute()
         self._set(version, name, params, value)
+        if time.monotonic() - started >= RELEASE_AFTER_SECONDS:
+            release_free_memory()
         return value
 
     def clear(self) -> None:
         """Forget the in-process entries (Redis entries expire by themselves)."""
         with self._lock:
             self._local.clear()
+            self._sizes.clear()
+            self.bytes = 0
 
     # An in-process LRU in front of the optional Redis: entries of one version never change, so
     # a worker may keep its own copy of what Redis holds.
@@ -164,11 +207,30 @@ class DashboardCache:
             self._redis_set(self.redis_key(version, name, params), value)
 
     def _remember(self, key: tuple[int, str, str], value: Any) -> None:
+        """Keep an entry in-process: only entries of the newest data version seen are kept (an
+        older version is never asked for again), at most `max_entries` and about `max_bytes`."""
+        version = key[0]
+        size = value_size(value)
         with self._lock:
+            if self.newest_version is not None and version < self.newest_version:
+                return
+            if self.newest_version is None or version > self.newest_version:
+                self.newest_version = version
+                for old in [k for k in self._local if k[0] < version]:
+                    self._forget(old)
+            if key in self._local:
+                self._forget(key)
+            if size > self.max_bytes:
+                return
             self._local[key] = value
-            self._local.move_to_end(key)
-            while len(self._local) > self.max_entries:
-                self._local.popitem(last=False)
+            self._sizes[key] = size
+            self.bytes += size
+            while len(self._local) > self.max_entries or self.bytes > self.max_bytes:
+                self._forget(next(iter(self._local)))
+
+    def _forget(self, key: tuple[int, str, str]) -> None:
+        del self._local[key]
+        self.bytes -= self._sizes.pop(key, 0)
 
     # Redis, degrading to "not cached" on any failure
 

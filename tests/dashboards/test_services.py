@@ -452,3 +452,27 @@ def test_redis_cache_is_shared_between_workers(app, client, tmp_path):
     finally:
         for key in redis_client.scan_iter(f"{namespace}:*"):
             redis_client.delete(key)
+
+
+def test_memory_cache_keeps_only_the_newest_version_and_is_bounded_by_bytes():
+    import pandas as pd
+
+    from dashboards.cache import value_size
+
+    cache = DashboardCache(max_bytes=10_000)
+    cache.get_or_compute(1, "a", "", lambda: "x" * 100)
+    cache.get_or_compute(1, "b", "", lambda: "y" * 100)
+    assert len(cache._local) == 2 and cache.bytes == 2 * value_size("x" * 100)
+    cache.get_or_compute(2, "a", "", lambda: "z" * 100)  # a write happened: version 1 is gone
+    assert [key[0] for key in cache._local] == [2] and cache.bytes == value_size("z" * 100)
+    cache.get_or_compute(1, "c", "", lambda: "late")  # a slow request of the old version
+    assert [key[0] for key in cache._local] == [2]
+    for name in "defgh":
+        cache.get_or_compute(2, name, "", lambda: "w" * 3000)
+    assert cache.bytes <= 10_000 and list(cache._local)[-1] == (2, "h", "")
+    assert cache.get_or_compute(2, "huge", "", lambda: "h" * 20_000) == "h" * 20_000
+    assert (2, "huge", "") not in cache._local
+    frame = pd.DataFrame({"a": range(100)})
+    assert value_size(frame) >= 800
+    cache.clear()
+    assert cache.bytes == 0 and not cache._local
