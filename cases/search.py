@@ -453,7 +453,9 @@ def _counts_statement(filters: _Filters) -> sa.CompoundSelect:
     return sa.union_all(*parts)
 
 
-def search_cases(session: Session, query: CaseQuery, *, lang: str | None = None) -> SearchResult:
+def search_cases(
+    session: Session, query: CaseQuery, *, lang: str | None = None, with_facets: bool = True
+) -> SearchResult:
     """Search the public cases (published or with an update proposed); read-only, no commit.
 
     Facets OR the values within one facet and AND the facets together; search words must all
@@ -461,14 +463,22 @@ def search_cases(session: Session, query: CaseQuery, *, lang: str | None = None)
     Each facet's counts apply every filter except that facet's own. `lang` orders countries by
     their name in that language when sorting by country. A page past the end gives the last.
     Three statements: the counts (`_counts_statement`), the page's ids, and their rows.
+    `with_facets=False` (the API's list) counts only the total: no facet nor year counts.
     """
     dialect = session.get_bind().dialect.name
     filters = _Filters(query, dialect)
 
     grouped: dict[str, list[tuple[str, int]]] = {}
-    for facet_name, value, number in session.execute(_counts_statement(filters)):
-        grouped.setdefault(facet_name, []).append((value, int(number)))
-    total = sum(number for _value, number in grouped.get("total", []))
+    if with_facets:
+        for facet_name, value, number in session.execute(_counts_statement(filters)):
+            grouped.setdefault(facet_name, []).append((value, int(number)))
+        total = sum(number for _value, number in grouped.get("total", []))
+    else:
+        total = int(
+            session.execute(
+                sa.select(sa.func.count()).select_from(Case).where(*filters.conditions())
+            ).scalar_one()
+        )
 
     facets: dict[str, list[tuple[str, int]]] = {}
     for facet in FACETS:

@@ -272,7 +272,7 @@ def cases():
     page = _int_arg("page", 1, 1, MAX_PAGE)
     query = replace(query, page=page, per_page=per_page)
     session = get_session()
-    result = search_cases(session, query, lang=current_language())
+    result = search_cases(session, query, lang=current_language(), with_facets=False)
     items = [
         _with_links(record)
         for record in publishing.public_records(session, result.items, link=case_link)
