@@ -15,7 +15,7 @@ from tests.conftest import BACKEND
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "home", "search", "case_detail", "region_warm", "region_cold", "compare", "api_list",
-    "search_cold", "case_detail_cold",
+    "search_cold", "case_detail_cold", "case_detail_repeat",
 }  # fmt: skip
 
 
