@@ -1,10 +1,16 @@
-"""Browser fixtures: the app on a loopback port, and Debian's chromium driven by Playwright."""
+"""Browser fixtures: the app on a loopback port, and Debian's chromium driven by Playwright.
+
+Every browser context opened during a test (through `new_page`, the `page` fixture or the
+`browser` fixture directly) aborts and records requests that leave the app's host; the autouse
+`offsite` fixture fails the test at teardown when any was recorded. Helpers shared by the journey
+tests (translated strings, signing in, the navigation menu) live here too.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +19,8 @@ from werkzeug.serving import make_server
 
 CHROMIUM = Path(os.environ.get("OBSERVATORY_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Long pages are cut at this height (CSS px) so that the committed PNGs stay small.
+SCREENSHOT_MAX_HEIGHT = 2400
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -22,6 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+WIDTHS = (1280, 375)
+LANGS = ("es", "pt", "en")
 
 pytestmark = pytest.mark.browser
 
@@ -37,15 +47,97 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+class OffsiteRequests(list):
+    """Requests that tried to leave the app's host (they are aborted)."""
+
+
+class _Guard:
+    """What the current test allows: the live server's host; where refusals are recorded."""
+
+    host: str | None = None
+    recorded: OffsiteRequests | None = None
+
+
+def offsite_failures(recorded: list[str]) -> str | None:
+    """The failure message for recorded off-site requests, or None when there were none."""
+    if not recorded:
+        return None
+    return f"requests left the app's host: {list(recorded)}"
+
+
+@pytest.fixture(autouse=True)
+def offsite() -> Iterator[OffsiteRequests]:
+    """Off-site requests of every page of this test; the test fails at teardown if any."""
+    recorded = OffsiteRequests()
+    _Guard.recorded = recorded
+    yield recorded
+    _Guard.recorded = None
+    message = offsite_failures(recorded)
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """Serve the test app on 127.0.0.1 in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    base = f"http://127.0.0.1:{server.server_port}"
+    _Guard.host = urlsplit(base).netloc
+    yield base
+    _Guard.host = None
     server.shutdown()
     thread.join(timeout=5)
+
+
+def _guard_context(context, extra: OffsiteRequests | None = None) -> None:
+    """Abort and record every request of `context` that is not to the live server."""
+
+    def record(url: str) -> None:
+        for target in {id(x): x for x in (_Guard.recorded, extra) if x is not None}.values():
+            target.append(url)
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).netloc == _Guard.host:
+            route.continue_()
+        else:
+            record(url)
+            route.abort()
+
+    def watch_sockets(page):
+        page.on(
+            "websocket",
+            lambda socket: (
+                None if urlsplit(socket.url).netloc == _Guard.host else record(socket.url)
+            ),
+        )
+
+    context.route("**/*", guard)
+    context.on("page", watch_sockets)
+
+
+class GuardedBrowser:
+    """The Playwright browser, except that every new context is guarded against off-site
+    requests (so a test that opens its own context is checked too)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        _guard_context(context)
+        return context
+
+    def new_page(self, **options):
+        context = self.new_context(**options)
+        page = context.new_page()
+        page.on("close", lambda _page: context.close())
+        return page
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
 
 
 @pytest.fixture(scope="session")
@@ -54,38 +146,26 @@ def browser():
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
+        yield GuardedBrowser(instance)
         instance.close()
 
 
-class OffsiteRequests(list):
-    """Requests that tried to leave the app's host (they are aborted)."""
-
-
-@pytest.fixture
-def offsite() -> OffsiteRequests:
-    return OffsiteRequests()
-
-
 def new_page(
-    browser, live_server: str, offsite: OffsiteRequests, *, width: int = 1280, lang: str = "en"
+    browser,
+    live_server: str,
+    offsite: OffsiteRequests | None = None,
+    *,
+    width: int = 1280,
+    lang: str = "en",
 ):
     """A page in a fresh context that aborts and records every request not to the app."""
-    context = browser.new_context(
+    raw = browser._browser if isinstance(browser, GuardedBrowser) else browser
+    context = raw.new_context(
         viewport={"width": width, "height": 900},
         locale={"es": "es-419", "pt": "pt-BR"}.get(lang, "en-US"),
     )
-    app_host = urlsplit(live_server).netloc
-
-    def guard(route):
-        url = route.request.url
-        if urlsplit(url).netloc != app_host and not url.startswith(("data:", "blob:")):
-            offsite.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", guard)
+    _Guard.host = urlsplit(live_server).netloc
+    _guard_context(context, offsite)
     page = context.new_page()
     page.set_default_timeout(10_000)
     return page
@@ -96,11 +176,66 @@ def page(browser, live_server, offsite):
     page = new_page(browser, live_server, offsite)
     yield page
     page.context.close()
-    assert list(offsite) == [], f"requests left the app's host: {list(offsite)}"
 
 
 def screenshot(page, name: str) -> None:
-    """Save a screenshot for the README when OBSERVATORY_SCREENSHOTS is set."""
-    if os.environ.get("OBSERVATORY_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    """Save a screenshot for the README when OBSERVATORY_SCREENSHOTS is set (long pages are
+    cut at SCREENSHOT_MAX_HEIGHT so the PNG stays small)."""
+    if not os.environ.get("OBSERVATORY_SCREENSHOTS"):
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"]
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"),
+        full_page=True,
+        animations="disabled",
+        caret="hide",
+        clip={"x": 0, "y": 0, "width": width, "height": min(height, SCREENSHOT_MAX_HEIGHT)},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for journeys: translated strings, the navigation, signing in
+# --------------------------------------------------------------------------------------------
+
+
+def translator(app, lang: str) -> Callable[..., str]:
+    """`t("Sign in")` is the app's own translation of a catalog string into `lang`."""
+    from observatory.i18n import gettext
+
+    def t(message: str, **variables) -> str:
+        with app.test_request_context(f"/?lang={lang}"):
+            return str(gettext(message, **variables))
+
+    return t
+
+
+def main_nav(page):
+    """The main navigation, opened first when a narrow screen hides it behind a menu button."""
+    nav = page.locator("nav.main-nav")
+    toggle = page.locator("header button[aria-expanded='false']")
+    if toggle.count() and toggle.first.is_visible():
+        toggle.first.click()
+    return nav
+
+
+def follow_nav(page, name: str) -> None:
+    """Click a link of the main navigation, as a visitor would at any width."""
+    main_nav(page).get_by_role("link", name=name, exact=True).click()
+
+
+def sign_in(page, base: str, email: str, t: Callable[..., str], lang: str) -> None:
+    """Sign in through the form, in `lang`, and wait for the signed-in navigation."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{base}/account/login?lang={lang}")
+    page.get_by_label(t("E-mail")).fill(email)
+    page.get_by_label(t("Password")).fill(PASSWORD)
+    page.locator("main").get_by_role("button", name=t("Sign in")).click()
+    main_nav(page).get_by_role("button", name=t("Sign out")).wait_for()
+
+
+def sign_out(page, t: Callable[..., str]) -> None:
+    main_nav(page).get_by_role("button", name=t("Sign out")).click()
+    main_nav(page).get_by_role("link", name=t("Sign in")).wait_for()
