@@ -1149,10 +1149,17 @@ def _replace_answers(
 def _prepare_write(
     session: Session, actor: User, assignment_id: int
 ) -> tuple[ReviewAssignment, FrameworkVersion, Framework]:
-    """The actor's assignment and its framework, refusing once the assessment is published."""
+    """The actor's assignment and its framework, refusing once the assessment is published
+    and when the reviewer has a conflict of interest with the case (ConflictOfInterest)."""
     assignment = _own_assignment(session, actor, assignment_id)
     if _is_published(session, assignment):
         raise ReviewError("assessment-published")
+    # Conflicts are checked again at every write: one declared (or arising) after the
+    # assignment stops the reviewer from changing scores, submitted ones included.
+    case = session.get(Case, assignment.case_id)
+    reasons = conflict_reasons(session, reviewer=actor, case=case) if case else []
+    if reasons:
+        raise ConflictOfInterest(actor.id, reasons)
     version = _framework_row(session, assignment.framework_id)
     return assignment, version, framework_of(version)
 
