@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -142,6 +143,91 @@ def demo_users() -> None:
     click.echo("Demo accounts (development only):")
     for email, role, password, _institution, _country in DEMO_ACCOUNTS:
         click.echo(f"  {role:<10} {email:<28} password: {password}")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--include-password-hashes",
+    is_flag=True,
+    help="Also write the password hashes (keep such a file as secret as the database).",
+)
+def backup_command(file: Path, include_password_hashes: bool) -> None:
+    """Write every row of every table to FILE (gzipped JSON lines with a checksum)."""
+    from observatory import backup
+    from observatory.accounts import audit
+    from observatory.db import session_scope
+
+    with _running_app() as app:
+        try:
+            summary = backup.write_backup(
+                get_engine(app), file, include_password_hashes=include_password_hashes
+            )
+        except (backup.BackupError, OSError) as error:
+            raise click.ClickException(f"no backup written: {error}") from error
+        with session_scope(app) as session:
+            audit(
+                session,
+                actor=None,
+                action="backup.created",
+                target=file.name[:200],
+                rows=summary.rows,
+                password_hashes=include_password_hashes,
+                sha256=summary.sha256,
+            )
+            session.commit()
+    click.echo(
+        f"Backup written to {file}: {summary.rows} rows in {len(summary.counts)} tables "
+        f"(schema revision {summary.revision}, sha256 {summary.sha256})."
+    )
+    if include_password_hashes:
+        click.echo("It holds password hashes: keep it as secret as the database itself.")
+    else:
+        click.echo(
+            "Password hashes were left out: after a restore, give each account a password "
+            "with `observatory set-password`."
+        )
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Delete every row of this database before restoring.")
+def restore_command(file: Path, replace: bool) -> None:
+    """Load a backup FILE into an empty database (after `observatory init`), all or nothing."""
+    from observatory import backup
+
+    with _running_app() as app:
+        try:
+            summary = backup.restore_backup(get_engine(app), file, replace=replace)
+        except backup.BackupError as error:
+            raise click.ClickException(f"nothing restored: {error}") from error
+    click.echo(
+        f"Restored {summary.rows} rows in {len(summary.counts)} tables from {file} "
+        f"(schema revision {summary.revision})."
+    )
+    if not summary.include_password_hashes:
+        click.echo(
+            "The backup held no password hashes: no account can sign in until it is given a "
+            "password with `observatory set-password --email ...`."
+        )
+
+
+@main.command("set-password")
+@click.option("--email", required=True)
+def set_password_command(email: str) -> None:
+    """Set an account's password; it comes from OBSERVATORY_NEW_PASSWORD or a prompt."""
+    from observatory import backup
+    from observatory.db import session_scope
+
+    password = os.environ.get("OBSERVATORY_NEW_PASSWORD")
+    if not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _running_app() as app, session_scope(app) as session:
+        try:
+            backup.set_password(session, email=email, password=password)
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"Password set for {email}.")
 
 
 @main.command()
