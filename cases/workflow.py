@@ -75,6 +75,28 @@ class CaseValidationError(WorkflowError):
         self.errors = errors
 
 
+REF_ATTEMPTS = 5
+
+
+def _claim(session: Session, case: Case) -> bool:
+    """Lock the case row if it is still in the state this request read.
+
+    The guarded UPDATE waits for anyone writing the case at the same moment; it matches no row
+    when they moved the case meanwhile, and then the transaction is rolled back (False).
+    """
+    claimed = session.execute(
+        sa.update(Case)
+        .where(Case.id == case.id, Case.state == case.state)
+        .values(state=case.state)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount == 1:
+        session.refresh(case)  # what a write that finished meanwhile left
+        return True
+    session.rollback()
+    return False
+
+
 class EditConflict(WorkflowError):
     """Someone saved the case after the editor opened it; both versions are attached."""
 
@@ -361,9 +383,18 @@ def create_case(session: Session, *, actor: User, raw: dict, comment: str = "") 
         sector=data["sector"],
     )
     _apply(case, data)
-    case.ref = next_ref(session, data["country"])
-    session.add(case)
-    session.flush()
+    for attempt in range(REF_ATTEMPTS):
+        # Two cases created at once may pick the same next reference: the unique constraint
+        # refuses the second, which then takes the next free one.
+        case.ref = next_ref(session, data["country"])
+        session.add(case)
+        try:
+            session.flush()
+            break
+        except sa.exc.IntegrityError:
+            session.rollback()
+            if attempt == REF_ATTEMPTS - 1:
+                raise
     _set_techniques(session, case, data["techniques"])
     session.add(
         CaseVersion(
@@ -416,6 +447,8 @@ def update_case(
     if not may_edit(actor, case):
         raise PermissionDenied("this case cannot be edited now")
     data = validate_record(raw, for_submission=case.state not in ("draft",))
+    if not _claim(session, case):  # moved (published, returned…) while the form was open
+        raise EditConflict(mine=data, theirs=_latest_version(session, case.id))
     latest = _latest_version(session, case.id)
     latest_number = latest.number if latest else case.version_number
     if base_version != latest_number:
@@ -507,6 +540,8 @@ def transition_case(
     reason = _clean_text(reason)
     if transition.needs_reason and not reason:
         raise WorkflowError("reason-required")
+    if not _claim(session, case):  # another editor moved it at the same moment
+        raise WorkflowError("case-changed")
     latest = _latest_version(session, case.id)
     if action in ("submit", "resubmit", "publish") and latest is not None:
         validate_record(latest.data, for_submission=True)

@@ -17,6 +17,10 @@ from observatory.models import Role
 WORKFLOW_ERRORS = {
     "no-such-transition": lambda: _("That step is not possible in the case's current state."),
     "reason-required": lambda: _("Please give a reason: the submitter will see it."),
+    "case-changed": lambda: _(
+        "Someone else changed this case at the same moment, so nothing was done. "
+        "Check its current state and try again."
+    ),
 }
 
 
@@ -151,6 +155,10 @@ def edit(ref: str):
     except workflow.CaseValidationError as error:
         _put_errors_on_form(form, error)
         return _form_page(form, case=case, status=400)
+    except workflow.WorkflowError as error:
+        message = WORKFLOW_ERRORS.get(error.code)
+        flash(message() if message else error.code, "error")
+        return _form_page(form, case=case, status=409)
     flash(_("Your changes to %(ref)s were saved.", ref=ref), "success")
     return redirect(url_for("cases.edit", ref=ref))
 

@@ -1863,6 +1863,8 @@ def consolidate(
         raise ReviewError("already-published")
     if assessment is None:
         assessment = Assessment(case_id=case.id, framework_id=framework_id)
+    else:  # a publication at the same moment must not be turned back into a draft
+        _lock_draft_assessment(session, assessment)
     ratings = _ratings(session, framework, {case.id: reviews})[case.id]
     proposals = consolidate_answers(framework, ratings)
     values = {key: proposal.value for key, proposal in proposals.items()}
@@ -2018,6 +2020,7 @@ def publish_assessment(
     if assessment.result.get("reviews") != _current_revisions(session, case.id, framework_id):
         raise ReviewError("consolidation-stale")
     _lock_draft_assessment(session, assessment)
+    session.refresh(assessment)  # publish what a redraft at the same moment wrote
     now = utcnow()
     session.execute(
         sa.delete(AssessmentScore).where(AssessmentScore.assessment_id == assessment.id)

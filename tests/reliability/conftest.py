@@ -1,0 +1,23 @@
+"""Reliability tests: true simultaneity (default suite), load and faults (`-m reliability`)."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Until pyproject.toml lists it (the suite runs with --strict-markers).
+    config.addinivalue_line(
+        "markers",
+        "reliability: load and fault scenarios against a live server (slow; -m reliability)",
+    )
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch):
+    """Accounts made in-process skip scrypt (tested elsewhere), which would dominate the time."""
+    monkeypatch.setattr(
+        "observatory.accounts.hash_password",
+        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
+    )
