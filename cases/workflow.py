@@ -16,6 +16,7 @@ from cases.models import Case, CaseEvent, CaseTechnique, CaseVersion
 from cases.notifications import editor_ids, notify
 from cases.services import RECORD_FIELDS, build_search_text, next_ref, record_data
 from cases.text import fold
+from observatory.accounts import audit
 from observatory.db import bump_data_version
 from observatory.models import Role, User, utcnow
 from observatory.security import NotFound, PermissionDenied, has_role, require_active
@@ -555,6 +556,16 @@ def transition_case(
         latest.published = True
         session.add(latest)
     _move(session, case, transition, actor, reason=reason)
+    if transition.who != OWNER:  # editorial decisions: publish, return, reject, withdraw
+        audit(
+            session,
+            actor=actor,
+            action=f"case.{action}",
+            target=case.ref,
+            from_state=transition.source,
+            to_state=transition.target,
+            reason=reason[:500],
+        )
     if transition.source in ("published", "update_proposed") or transition.target in (
         "published",
         "withdrawn",

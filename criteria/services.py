@@ -54,6 +54,7 @@ from criteria.schema import (
     load_frameworks,
     read_yaml,
 )
+from observatory.accounts import audit
 from observatory.db import bump_data_version
 from observatory.i18n import _l
 from observatory.models import Role, User, utcnow
@@ -2032,6 +2033,14 @@ def publish_assessment(
     assessment.published_at = now
     assessment.published_by_id = actor.id
     session.add(assessment)
+    audit(
+        session,
+        actor=actor,
+        action="assessment.published",
+        target=case.ref,
+        framework=_framework_label(version),
+        assessment_id=assessment.id,
+    )
     bump_data_version(session)
     recipients = [a.reviewer_id for a in assignments if a.status in ACTIVE_ASSIGNMENT]
     recipients.append(case.submitter_id)

@@ -213,11 +213,70 @@ def list_users(session: Session, *, actor: User) -> list[User]:
     return list(session.exec(select(User).order_by(User.created_at.desc(), User.id.desc())).all())
 
 
-def list_audit_events(session: Session, *, actor: User, limit: int = 200) -> list[AuditEvent]:
-    """The most recent audit events (admins only)."""
+AUDIT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit events, newest first, with the e-mails of the actors on it."""
+
+    events: list[AuditEvent]
+    actors: dict[int, str]
+    actions: list[str]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_audit_events(
+    session: Session,
+    *,
+    actor: User,
+    action: str = "",
+    actor_email: str = "",
+    page: int = 1,
+    per_page: int = AUDIT_PAGE_SIZE,
+) -> AuditPage:
+    """Audit events, newest first, filtered by action and by the actor's e-mail (admins only).
+
+    `action` matches exactly, or a prefix when it ends with "." (e.g. "case."); `actor_email`
+    "-" selects events without an actor (command line, anonymous). A page past the end gives
+    the last one. Raises PermissionDenied for anyone but an admin.
+    """
     require_role(actor, Role.ADMIN)
-    statement = select(AuditEvent).order_by(sa.desc(AuditEvent.id)).limit(limit)
-    return list(session.exec(statement).all())
+    conditions = []
+    if action:
+        if action.endswith("."):
+            conditions.append(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            conditions.append(AuditEvent.action == action)
+    if actor_email == "-":
+        conditions.append(AuditEvent.actor_id.is_(None))
+    elif actor_email:
+        who = get_user_by_email(session, actor_email)
+        conditions.append(AuditEvent.actor_id == (who.id if who else -1))
+    total = int(session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one())
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    statement = (
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(sa.desc(AuditEvent.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    events = list(session.exec(statement).all())
+    ids = {event.actor_id for event in events if event.actor_id is not None}
+    actors = (
+        dict(session.exec(select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
+    )
+    actions = list(session.exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+    return AuditPage(events, actors, actions, total, page, per_page)
 
 
 def _get_user(session: Session, user_id: int) -> User:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from observatory import accounts
 from observatory.auth import account_error_message, role_required
@@ -92,9 +92,21 @@ def change_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+def _printable(text: str) -> str:
+    # PostgreSQL refuses NUL in a query parameter; no action or e-mail has control characters.
+    return "".join(ch for ch in text if ch.isprintable()).strip()
+
+
 @bp.route("/audit")
 @role_required(Role.ADMIN)
 def audit_log():
-    """The latest audit events."""
-    events = accounts.list_audit_events(get_session(), actor=g.user)
-    return render_template("admin/audit.html", events=events)
+    """Audit events, newest first, filtered by action and actor, in pages."""
+    action, actor = (_printable(request.args.get(name, ""))[:254] for name in ("action", "actor"))
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    result = accounts.list_audit_events(
+        get_session(), actor=g.user, action=action, actor_email=actor, page=min(page, 10**6)
+    )
+    return render_template("admin/audit.html", result=result, action=action, actor=actor)
