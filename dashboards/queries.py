@@ -16,6 +16,7 @@ from sqlmodel import Session, func, select
 from cases.models import Case, CaseTechnique
 from cases.services import PUBLIC_STATES
 from criteria.models import Assessment, AssessmentScore, FrameworkVersion, RegulatoryInstrument
+from criteria.services import HIDDEN_INSTRUMENT_STATUSES
 from dashboards.filters import DashboardFilters
 
 PUBLISHED = "published"
@@ -250,8 +251,8 @@ def high_risk_cases(session: Session, country: str, filters: DashboardFilters) -
 
 
 def country_instruments(session: Session, country: str) -> list[tuple]:
-    """A country's AI laws, strategies, bills and other instruments, newest first
-    (`INSTRUMENT_COLUMNS`)."""
+    """A country's public AI laws, strategies, bills and other instruments, newest first
+    (`INSTRUMENT_COLUMNS`); archived ones are left out, as on /regulations."""
     statement = (
         select(
             RegulatoryInstrument.title,
@@ -262,7 +263,10 @@ def country_instruments(session: Session, country: str) -> list[tuple]:
             RegulatoryInstrument.issuing_body,
             RegulatoryInstrument.url,
         )
-        .where(RegulatoryInstrument.country == country)
+        .where(
+            RegulatoryInstrument.country == country,
+            RegulatoryInstrument.status.notin_(HIDDEN_INSTRUMENT_STATUSES),
+        )
         .order_by(RegulatoryInstrument.date.desc(), RegulatoryInstrument.title)
     )
     return _rows(session, statement)
