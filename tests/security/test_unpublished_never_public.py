@@ -209,3 +209,27 @@ def test_the_public_dump_command_holds_no_unpublished_material(world, tmp_path):
     assert result.exit_code == 0, result.output
     assert not leaks(output.read_text(encoding="utf-8") + result.output)
     assert json.loads(output.read_text(encoding="utf-8"))["counts"]["cases"] == 2
+
+
+def test_a_submitter_of_another_institution_sees_only_their_own_work(world, clients):
+    client = clients["other_submitter"]
+    found = {}
+    for path in ("/cases/mine", "/notifications", "/account/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        markers = leaks(response.get_data(as_text=True), allowed=MARKERS["other_draft"])
+        if markers:
+            found[path] = sorted(markers)
+    assert not found, found
+
+
+def test_reviews_stay_blind_between_reviewers(world):
+    """Reviewer 1 (submitted) sees the others' submitted scores, never a name nor a draft."""
+    app, w = world
+    client = app.test_client()
+    assert login(client, "zqxprivatemail.r1@example.org").status_code == 302
+    hidden = {MARKERS["reviewer_two"], MARKERS["draft_review"]}
+    for path in ("/reviews", f"/reviews/{w.assignments['in_progress']}"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert not leaks(response.get_data(as_text=True)) & hidden, path
