@@ -928,7 +928,7 @@ _FrameworkYamlLoader.add_implicit_resolver(
 def read_yaml(text: str, file: str | Path = "<document>") -> Any:
     """Parse YAML text with the framework loader; raises FrameworkFileError on bad YAML."""
     try:
-        return yaml.load(text, Loader=_FrameworkYamlLoader)
+        return yaml.load(text, Loader=_FrameworkYamlLoader)  # nosec B506 # a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

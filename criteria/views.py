@@ -16,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from markupsafe import Markup
 
 from cases import services as case_services
 from cases import vocabularies as vocab
@@ -97,26 +96,20 @@ def _init_regulations(app: Flask) -> list[str]:
         return services.load_regulations(session)
 
 
-def _case_section(case: Case) -> str | Markup:
-    """The published assessments of a case, for its public page ("" when there are none)."""
+def _case_section(case: Case) -> dict | None:
+    """The published assessments of a case, for its public page (None when there are none)."""
     assessments = services.published_assessments(get_session(), case.id)
     is_editor = has_role(g.get("user"), Role.EDITOR)
     if not assessments and not is_editor:
-        return ""
-    return render_template(
-        "criteria/_case_assessments.html",
-        assessments=assessments,
-        case=case,
-        is_editor=is_editor,
-        **helpers(),
-    )
+        return None
+    return {"assessments": assessments, "case": case, "is_editor": is_editor, **helpers()}
 
 
 def _wire(app: Flask) -> None:
     """Register the init hooks and the case page section on the app."""
     register_init_hook(app, _init_frameworks)
     register_init_hook(app, _init_regulations)
-    register_case_section(app, _case_section)
+    register_case_section(app, "criteria/_case_assessments.html", _case_section)
 
 
 bp.record_once(lambda state: _wire(state.app))

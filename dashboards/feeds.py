@@ -4,7 +4,7 @@ out, every text escaped by ElementTree and stripped of characters XML cannot hol
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # nosec B405 # writes XML, never parses any
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

@@ -45,7 +45,7 @@ FORMAT = "lac-ai-observatory/backup"
 FORMAT_VERSION = 1
 CHUNK = 1000
 # Not a werkzeug hash ("method$salt$hash"), so check_password_hash is False for every password.
-UNUSABLE_PASSWORD = "!restored-without-password"  # nosec B105 - a marker, not a password
+UNUSABLE_PASSWORD = "!restored-without-password"  # nosec B105 # a marker, not a password
 PASSWORD_TABLE, PASSWORD_COLUMN = User.__tablename__, "password_hash"
 # Tables `observatory init` fills from shipped files (frameworks, regulations) and the data
 # version row: a database holding only these counts as empty; a restore replaces their rows.
@@ -361,7 +361,7 @@ def _clear(connection: Connection, tables: list[sa.Table]) -> None:
     if connection.dialect.name == "postgresql":
         # CASCADE also empties the derived full-text table (it references ai_case).
         names = ", ".join(connection.dialect.identifier_preparer.quote(t.name) for t in tables)
-        connection.exec_driver_sql(f"TRUNCATE {names} CASCADE")  # nosec B608 - schema names
+        connection.exec_driver_sql(f"TRUNCATE {names} CASCADE")
         return
     for table in reversed(tables):
         connection.execute(table.delete())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
+import subprocess  # nosec B404 # runs gunicorn with fixed arguments, no shell
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,7 +242,12 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     with _running_app() as app:  # fail early, with a clear message, on a bad configuration
         pass
     if dev:
-        app.run(host=host, port=port, debug=True, use_reloader=True)
+        # The debugger runs code typed into the browser: only in development, only locally.
+        if app.config["ENV"] != "development":
+            raise click.ClickException("--dev needs OBSERVATORY_ENV=development")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise click.ClickException("--dev serves only on 127.0.0.1, localhost or ::1")
+        app.run(host=host, port=port, debug=True, use_reloader=True)  # nosec B201 # see above
         return
     command = [
         sys.executable,
@@ -259,7 +264,8 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         "observatory.wsgi:app",
     ]
     click.echo(f"Serving on http://{host}:{port} with {workers} workers: {shlex.join(command)}")
-    raise SystemExit(subprocess.call(command))
+    # Fixed argument list (no shell); host, port and workers are typed options.
+    raise SystemExit(subprocess.call(command))  # nosec B603
 
 
 main.add_command(import_command)

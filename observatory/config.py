@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "OBSERVATORY"
-INSECURE_DEV_SECRET = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside development
+INSECURE_DEV_SECRET = "dev-only-insecure-secret-key"  # nosec B105 # refused outside development
 
 # Every key the app reads, with its default and what it does. The README documents each one
 # (tests/test_config_documented.py keeps the two in step).

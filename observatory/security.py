@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from observatory.models import Role, User
 
 # scrypt (werkzeug's default) is a deliberately slow, memory-hard hash.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # nosec B105 # the name of the hash method
 MIN_PASSWORD_LENGTH = 10
 # Hash of a random string, checked when the e-mail is unknown so that a failed login takes the same
 # time whether or not the account exists (no user enumeration by timing).
