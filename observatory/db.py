@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlmodel import Session, create_engine, select
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
 ENGINE_KEY = "observatory.engine"
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -68,10 +70,17 @@ def get_session() -> Session:
 
 def _close_session(exc: BaseException | None) -> None:
     session: Session | None = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         if exc is not None:
             session.rollback()
         session.close()
+    except sa.exc.DBAPIError as error:
+        # The database went away after the response was ready (a restart): drop the dead
+        # connection rather than turn a finished request into a 500; the pool reconnects.
+        log.warning("closing the request's database session failed: %s", error)
+        session.invalidate()
 
 
 @contextmanager
