@@ -14,6 +14,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The load and fault scenarios take minutes: they run only when asked for by marker."""
+    if "reliability" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="load/fault scenario: run with `pytest -m reliability`")
+    for item in items:
+        if item.get_closest_marker("reliability"):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def fast_password_hashing(monkeypatch):
     """Accounts made in-process skip scrypt (tested elsewhere), which would dominate the time."""
