@@ -100,7 +100,7 @@ class CaseForm(BaseForm):
     known_concerns = TextAreaField(_l("Known concerns"), validators=[Optional(), Length(max=5000)])
     record_language = SelectField(_l("Language of this record"))
     confidence = SelectField(_l("Confidence in these facts"))
-    sources = FieldList(FormField(SourceForm), min_entries=3, max_entries=20)
+    sources = FieldList(FormField(SourceForm), _l("Sources"), min_entries=3, max_entries=20)
     comment = StringField(
         _l("What changed (comment for the history)"), validators=[Optional(), Length(max=2000)]
     )

@@ -128,7 +128,8 @@ def login():
             session.permanent = True
             flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
             return redirect(next_url if is_safe_next(next_url) else url_for("dashboards.home"))
-        flash(_("E-mail or password not recognised."), "error")
+        # In the form's error summary (role="alert"), so screen readers announce it at once.
+        form.form_errors.append(_("E-mail or password not recognised."))
         status = 401
     elif request.method == "POST":
         status = 400
