@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -31,7 +30,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SourceForm(FlaskForm):
+class SourceForm(BaseForm):
     """One source of a case (a sub-form: no CSRF token of its own)."""
 
     class Meta:

@@ -20,6 +20,7 @@ from observatory.accounts import audit
 from observatory.db import bump_data_version
 from observatory.models import Role, User, utcnow
 from observatory.security import NotFound, PermissionDenied, has_role, require_active
+from observatory.text import clean_text
 
 EDITORS = (Role.EDITOR,)
 OWNER = "owner"  # the submitter who created the case (editors may act for them)
@@ -190,8 +191,8 @@ def is_http_url(value: str) -> bool:
 
 
 def _clean_text(value: Any) -> str:
-    # Keep what people wrote, but not NUL bytes (PostgreSQL refuses them) or stray spaces.
-    return str(value or "").replace("\x00", "").strip()
+    # Keep what people wrote, but not control characters (see observatory.text) or stray spaces.
+    return clean_text(value)
 
 
 def validate_record(raw: dict, *, for_submission: bool) -> dict:
@@ -399,7 +400,11 @@ def create_case(session: Session, *, actor: User, raw: dict, comment: str = "") 
     _set_techniques(session, case, data["techniques"])
     session.add(
         CaseVersion(
-            case_id=case.id, number=1, data=data, author_id=actor.id, comment=comment or "created"
+            case_id=case.id,
+            number=1,
+            data=data,
+            author_id=actor.id,
+            comment=_clean_text(comment) or "created",
         )
     )
     session.add(
@@ -458,7 +463,11 @@ def update_case(
     try:
         session.add(
             CaseVersion(
-                case_id=case.id, number=number, data=data, author_id=actor.id, comment=comment
+                case_id=case.id,
+                number=number,
+                data=data,
+                author_id=actor.id,
+                comment=_clean_text(comment),
             )
         )
         if case.state in ("published", "update_proposed"):
@@ -468,7 +477,7 @@ def update_case(
                     case,
                     find_transition("published", "propose_update"),
                     actor,
-                    reason=comment,
+                    reason=_clean_text(comment),
                     version_number=number,
                 )
         else:

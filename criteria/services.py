@@ -59,6 +59,7 @@ from observatory.db import bump_data_version
 from observatory.i18n import _l
 from observatory.models import Role, User, utcnow
 from observatory.security import NotFound, PermissionDenied, has_role, require_active, require_role
+from observatory.text import clean_text
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent / "frameworks"
 REGULATIONS_CSV = Path(__file__).resolve().parent / "data" / "lac-regulations.csv"
@@ -128,8 +129,8 @@ class FieldErrors(ReviewError):
 
 
 def _clean(value: Any) -> str:
-    """Text as typed, without NUL bytes (PostgreSQL refuses them) or surrounding spaces."""
-    return str(value or "").replace("\x00", "").strip()
+    """Text as typed, without control characters or surrounding spaces."""
+    return clean_text(value)
 
 
 # --------------------------------------------------------------------------------------------

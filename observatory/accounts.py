@@ -18,6 +18,7 @@ from observatory.security import (
     require_role,
     verify_password,
 )
+from observatory.text import clean_text
 
 
 class AccountError(ValueError):
@@ -92,10 +93,10 @@ def create_user(
         raise AccountError("email-taken")
     user = User(
         email=email,
-        name=name.strip(),
+        name=clean_text(name),
         password_hash=hash_password(password),
         role=role.value,
-        institution=institution.strip(),
+        institution=clean_text(institution),
         country=(country or None),
     )
     session.add(user)
@@ -298,3 +299,24 @@ __all__ = [
     "set_active",
     "set_role",
 ]
+
+
+def _session_key(sid: str) -> str:
+    return "session:" + hashlib.sha256(sid.encode()).hexdigest()[:32]
+
+
+def end_session(session: Session, *, user: User | None, sid: str) -> None:
+    """Record that the browser session `sid` signed out, so a copy of its cookie is refused."""
+    if sid:
+        audit(session, actor=user, action="auth.logout", target=_session_key(sid))
+        session.commit()
+
+
+def session_ended(session: Session, sid: str) -> bool:
+    """Whether the browser session `sid` has signed out (its cookie may still be replayed)."""
+    statement = (
+        select(AuditEvent.id)
+        .where(AuditEvent.action == "auth.logout", AuditEvent.target == _session_key(sid))
+        .limit(1)
+    )
+    return session.exec(statement).first() is not None

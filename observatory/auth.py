@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -59,6 +60,9 @@ def load_current_user() -> None:
     g.user = None
     if user_id is not None:
         user = get_session().get(User, user_id)
+        sid = session.get("sid", "")
+        if sid and accounts.session_ended(get_session(), sid):
+            user = None  # a copy of a cookie that signed out
         if user is not None and user.is_active:
             g.user = user
         else:
@@ -125,6 +129,7 @@ def login():
             # A new session on sign-in: nothing from before survives (session fixation).
             session.clear()
             session["user_id"] = user.id
+            session["sid"] = secrets.token_hex(16)
             session.permanent = True
             flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
             return redirect(next_url if is_safe_next(next_url) else url_for("dashboards.home"))
@@ -143,6 +148,7 @@ def logout():
 
     if not ButtonForm().validate_on_submit():
         abort(400)
+    accounts.end_session(get_session(), user=g.get("user"), sid=session.get("sid", ""))
     session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("dashboards.home"))

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from observatory.i18n import _l
 from observatory.security import MIN_PASSWORD_LENGTH
+from observatory.text import strip_controls
 
 
 def select_choices(pairs) -> list[SelectChoice]:
@@ -15,8 +16,26 @@ def select_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def _without_controls(value):
+    return strip_controls(value) if isinstance(value, str) else value
+
+
+class _CleanTextMeta:
+    """Every text field drops control characters as it reads input (see observatory.text)."""
+
+    def bind_field(self, form, unbound_field, options):
+        field_class = unbound_field.field_class
+        if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+            filters = [*unbound_field.kwargs.get("filters", ()), _without_controls]
+            return unbound_field.bind(form=form, filters=filters, **options)
+        return unbound_field.bind(form=form, **options)
+
+
 class BaseForm(FlaskForm):
     """Every state-changing form: CSRF token checked (Flask-WTF), messages in the UI language."""
+
+    class Meta(_CleanTextMeta):
+        pass
 
 
 class ButtonForm(BaseForm):
@@ -26,7 +45,7 @@ class ButtonForm(BaseForm):
 class FilterForm(FlaskForm):
     """A GET form that reads `request.args`; no CSRF because it changes nothing."""
 
-    class Meta:
+    class Meta(_CleanTextMeta):
         csrf = False
 
 

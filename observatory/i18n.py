@@ -44,7 +44,7 @@ def _remember_choice(response: Response) -> Response:
             max_age=365 * 24 * 3600,
             samesite="Lax",
             httponly=True,
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            secure=current_app.config["SESSION_COOKIE_SECURE"] or request.is_secure,
         )
     response.headers.add("Vary", "Accept-Language")
     response.headers.setdefault("Content-Language", current_language())

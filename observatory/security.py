@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from observatory.models import Role, User
@@ -118,6 +119,18 @@ def _has_session_cookie() -> bool:
     return current_app.config["SESSION_COOKIE_NAME"] in request.cookies
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is `Secure` whenever the request came over HTTPS
+    (directly, or behind PROXY_FIX trusted proxies saying X-Forwarded-Proto: https), even if
+    SESSION_COOKIE_SECURE was left off."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(
+            app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure)
+        )
+
+
 def init_app(app: Flask) -> None:
-    """Register the security headers."""
+    """Register the security headers and the session cookie policy."""
+    app.session_interface = SessionInterface()
     app.after_request(set_security_headers)

@@ -248,17 +248,47 @@ def _sniff(text: str) -> type[csv.Dialect] | csv.Dialect:
     return Dialect
 
 
+XLSX_MAX_INFLATED = 300 * 1024 * 1024  # bytes of XML a workbook may hold once unzipped
+XLSX_MAX_RATIO = 200  # a real sheet compresses ~5-20x; a zip bomb ~1000x
+
+
+def _refuse_zip_bomb(data: bytes) -> None:
+    """ReadError("not-xlsx") for an archive that would inflate far beyond any real workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ReadError("not-xlsx", f"not a readable .xlsx workbook ({error})") from None
+    inflated = sum(member.file_size for member in members)
+    compressed = sum(member.compress_size for member in members) or 1
+    if inflated > XLSX_MAX_INFLATED or (
+        inflated > 10 * 1024 * 1024 and inflated / compressed > XLSX_MAX_RATIO
+    ):
+        raise ReadError("not-xlsx", "the workbook would inflate to an implausible size")
+
+
 def read_xlsx(data: bytes, *, sheet: str | None = None) -> Table:
     """Read the first (or the named) sheet of an Excel workbook; the first non-blank row is the
     header. Cells keep their types (dates stay dates)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _refuse_zip_bomb(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles it does not read
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
+    except (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        OSError,
+        SyntaxError,  # xml.etree ParseError: a part of the archive is not XML
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+    ) as error:
         raise ReadError("not-xlsx", f"not a readable .xlsx workbook ({error})") from None
     try:
         if sheet:
@@ -291,6 +321,11 @@ def read_xlsx(data: bytes, *, sheet: str | None = None) -> Table:
                     ReadError("extra-fields", "values to the right of the header", line=number)
                 )
             rows.append(row)
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, SyntaxError, ValueError, TypeError) as error:
+        # A sheet that is not what it claims (broken XML, impossible cells).
+        raise ReadError("not-xlsx", f"not a readable .xlsx workbook ({error})") from None
     finally:
         workbook.close()
     if columns is None:
@@ -311,6 +346,8 @@ def read_json(data: bytes, *, encoding: str | None = None, records: str | None =
         raise ReadError(
             "malformed-json", f"{error.msg} at column {error.colno}", line=error.lineno
         ) from None
+    except RecursionError:
+        raise ReadError("malformed-json", "nested too deeply to read") from None
     items = _json_records(document, records)
     columns: list[str] = []
     rows: list[SourceRow] = []
