@@ -92,27 +92,29 @@ def live_server(app) -> Iterator[str]:
 
 
 def _guard_context(context, extra: OffsiteRequests | None = None) -> None:
-    """Abort and record every request of `context` that is not to the live server."""
+    """Abort and record every request of `context` that is not to the live server.
+
+    The host and the record are those of the test that opened the context, so a page left
+    open by an earlier test never counts against a later one."""
+    host, recorded = _Guard.host, _Guard.recorded
 
     def record(url: str) -> None:
-        for target in {id(x): x for x in (_Guard.recorded, extra) if x is not None}.values():
+        for target in {id(x): x for x in (recorded, extra) if x is not None}.values():
             target.append(url)
+
+    def allowed(url: str) -> bool:
+        return url.startswith(("data:", "blob:")) or urlsplit(url).netloc == (host or _Guard.host)
 
     def guard(route):
         url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).netloc == _Guard.host:
+        if allowed(url):
             route.continue_()
         else:
             record(url)
             route.abort()
 
     def watch_sockets(page):
-        page.on(
-            "websocket",
-            lambda socket: (
-                None if urlsplit(socket.url).netloc == _Guard.host else record(socket.url)
-            ),
-        )
+        page.on("websocket", lambda socket: None if allowed(socket.url) else record(socket.url))
 
     context.route("**/*", guard)
     context.on("page", watch_sockets)
