@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEV_ENV := OBSERVATORY_ENV=development
 PG_TEST_HINT := postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format translations install screenshots clean bench
+.PHONY: run test lint format translations install screenshots clean bench reliability security
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,15 @@ translations: $(STAMP)
 	$(BIN)/python -m observatory.i18n_tools compile
 
 screenshots: $(STAMP)
-	OBSERVATORY_SCREENSHOTS=1 $(BIN)/pytest -m browser tests/browser
+	OBSERVATORY_SCREENSHOTS=1 $(BIN)/pytest -m browser tests/browser/test_screenshots.py
+
+# Load and fault scenarios against a real gunicorn server (needs TEST_DATABASE_URL; ~5 min).
+reliability: $(STAMP)
+	OBSERVATORY_TEST_BACKEND=postgresql $(BIN)/pytest -m reliability tests/reliability --durations=0
+
+# bandit (must pass) and pip-audit (warns when no vulnerability service is reachable).
+security: $(STAMP)
+	.ci/security-checks
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -23,7 +23,7 @@ DASHBOARDS = {
 def _charts_drawn(page) -> None:
     """Wait until every chart container holds a plotly figure."""
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('div.chart[data-figure]'))"
+        "() => Array.from(document.querySelectorAll('div.chart[data-figure]'))"
         ".every(div => div.classList.contains('js-plotly-plot') && div.querySelector('svg'))"
     )
 
