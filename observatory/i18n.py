@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
 
 from observatory.config import LANGUAGES
@@ -16,6 +16,8 @@ _l = lazy_gettext
 
 def select_locale() -> str:
     """`?lang=` (remembered in a cookie), else the cookie, else the browser, else the default."""
+    if not has_request_context():  # commands and e-mails rendered outside a request
+        return current_app.config["DEFAULT_LANGUAGE"]
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         g.language_chosen = chosen

@@ -113,3 +113,13 @@ def test_browser_language_is_used_without_a_choice(client):
 def test_unknown_language_falls_back(client):
     html = client.get("/?lang=xx", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="es">' in html
+
+
+def test_language_outside_a_request_is_the_default(app):
+    """Services that render (e-mails) from a command run outside any request."""
+    from flask_babel import force_locale, get_locale
+
+    with app.app_context():
+        assert str(get_locale()) == app.config["DEFAULT_LANGUAGE"]
+        with force_locale("pt"):
+            assert str(get_locale()) == "pt"
