@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-HEADER = [
-    "id",
-    "name",
-    "institution",
-    "country",
-    "level",
-    "branch",
-    "sector",
-    "purpose",
-    "techniques",
-    "lifecycle_status",
-    "year_started",
-    "sources",
-]
+from tests.factories import case_csv, valid_case_record
+
 COUNTRIES = ("ARG", "BRA", "CHL", "COL", "MEX", "PER", "URY", "CRI")
 SECTORS = ("justice", "health", "tax", "education")
 BRANCHES = ("executive", "judicial", "legislative")
@@ -26,25 +13,19 @@ BRANCHES = ("executive", "judicial", "legislative")
 
 def write_register(path: Path, rows: int) -> Path:
     """`rows` distinct, valid cases (ids L-00001…) spread over countries and sectors."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADER)
-        for number in range(1, rows + 1):
-            country = COUNTRIES[number % len(COUNTRIES)]
-            writer.writerow(
-                [
-                    f"L-{number:05d}",
-                    f"Sistema de prueba número {number}",
-                    f"Institución de prueba {number % 97}",
-                    country,
-                    "national",
-                    BRANCHES[number % len(BRANCHES)],
-                    SECTORS[number % len(SECTORS)],
-                    f"Prioriza solicitudes del registro de prueba ({number}).",
-                    '["nlp", "classification"]',
-                    "pilot",
-                    str(2015 + number % 10),
-                    f"https://example.org/registro/{number}",
-                ]
-            )
+    records = (
+        valid_case_record(
+            id=f"L-{number:05d}",
+            name=f"Sistema de prueba número {number}",
+            institution=f"Institución de prueba {number % 97}",
+            country=COUNTRIES[number % len(COUNTRIES)],
+            branch=BRANCHES[number % len(BRANCHES)],
+            sector=SECTORS[number % len(SECTORS)],
+            purpose=f"Prioriza solicitudes del registro de prueba ({number}).",
+            year_started=2015 + number % 10,
+            sources=[{"url": f"https://example.org/registro/{number}"}],
+        )
+        for number in range(1, rows + 1)
+    )
+    path.write_bytes(case_csv(records))
     return path
