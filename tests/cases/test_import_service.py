@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date
@@ -25,21 +24,9 @@ from observatory.db import data_version, session_scope
 from observatory.models import AuditEvent, User
 from observatory.security import PermissionDenied
 from tests.conftest import make_user
+from tests.factories import CSV_HEADER, case_csv
 
-HEADER = [
-    "id",
-    "name",
-    "institution",
-    "country",
-    "level",
-    "branch",
-    "sector",
-    "purpose",
-    "techniques",
-    "lifecycle_status",
-    "year_started",
-    "sources",
-]
+HEADER = CSV_HEADER
 ROWS = [
     [
         "A-1",
@@ -110,11 +97,7 @@ provenance:
 
 
 def csv_bytes(header, rows, encoding="utf-8") -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode(encoding)
+    return case_csv(rows, header=header, encoding=encoding)
 
 
 def custom_rows(*changes: dict) -> bytes:
