@@ -9,13 +9,14 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from flask_babel import format_date
 from sqlmodel import Session
 
-from cases import citation, corrections, history, services
+from cases import case_facts, citation, corrections, history, services
 from cases.blueprint import bp
 from cases.correction_forms import AnswerForm, CorrectionForm
+from cases import vocabularies as vocab
 from cases.models import Case
 from observatory.auth import role_required
 from observatory.db import get_session
-from observatory.i18n import _, _l, current_language
+from observatory.i18n import _, _l, current_language, translated_labels
 from observatory.models import Role
 from observatory.pagecache import anonymous_page
 
@@ -70,6 +71,14 @@ FIELD_VOCABULARIES = {
     "confidence": "confidence",
 }
 URL_FIELDS = ("documentation_url", "source_code_url", "impact_assessment_url")
+# Titles of the case page's groups of fields (cases.case_facts.LAYOUT).
+FACT_GROUP_TITLES = {
+    "where": _l("What it does, who uses it and where"),
+    "system": _l("The system"),
+    "data": _l("Data"),
+    "people": _l("People affected and safeguards"),
+    "transparency": _l("Transparency"),
+}
 CORRECTION_STATUS = {
     "open": _l("Open"),
     "accepted": _l("Accepted"),
@@ -99,6 +108,7 @@ class CaseDetailPage:
     corrections: list[corrections.PublicCorrection]
     cite_text: str
     cite_bibtex: str
+    facts: list[case_facts.FactGroup]
 
 
 @bp.app_template_test("web_url")
@@ -123,9 +133,13 @@ def _detail_page(session: Session, case: Case) -> CaseDetailPage:
     today = date.today()
     verified = history.verified_on(case)
     url = url_for("cases.detail", ref=case.ref, _external=True)
+    techniques = services.case_techniques(session, case.id)
+    lang = current_language()
+    values = {name: getattr(case, name, None) for name in FIELD_LABELS}
+    values["techniques"] = techniques
     return CaseDetailPage(
         case=case,
-        techniques=services.case_techniques(session, case.id),
+        techniques=techniques,
         version=history.published_version_number(session, case.id),
         verified_on=verified,
         stale=history.is_stale(
@@ -134,6 +148,13 @@ def _detail_page(session: Session, case: Case) -> CaseDetailPage:
         corrections=corrections.public_corrections(session, case.id),
         cite_text=citation.cite_text(case, url=url, accessed=today, lang=current_language()),
         cite_bibtex=citation.cite_bibtex(case, url=url, accessed=today),
+        facts=case_facts.fact_groups(
+            values,
+            titles=translated_labels(FACT_GROUP_TITLES),
+            field_labels=translated_labels(FIELD_LABELS),
+            label=lambda vocabulary, key: vocab.label(vocabulary, key, lang),
+            country_name=lambda iso3: vocab.country_name(iso3, lang),
+        ),
     )
 
 

@@ -2404,7 +2404,12 @@ def published_assessments(session: Session, case_id: int) -> list[PublishedAsses
     )
     results = []
     for assessment in session.exec(statement).all():
-        version = session.get(FrameworkVersion, assessment.framework_id)
+        # The document is only read when the framework is not cached yet (it is large JSON).
+        version = session.get(
+            FrameworkVersion,
+            assessment.framework_id,
+            options=[sa.orm.defer(FrameworkVersion.document)],
+        )
         framework = framework_of(version)
         items = assessment.result.get("items", {})
         criteria = []

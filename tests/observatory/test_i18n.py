@@ -123,3 +123,35 @@ def test_language_outside_a_request_is_the_default(app):
         assert str(get_locale()) == app.config["DEFAULT_LANGUAGE"]
         with force_locale("pt"):
             assert str(get_locale()) == "pt"
+
+
+def test_language_and_catalog_follow_a_forced_locale_within_a_request(app):
+    """The per-request memo of language and catalog is keyed by the locale object, so
+    `force_locale` (used to write e-mails in the recipient's language) is honoured."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from observatory.i18n import current_language, translated_labels
+
+    labels = {"case": _l_text("Not recorded")}
+    template = "{{ _('Not recorded') }}"
+    with app.test_request_context("/?lang=es"):
+        es = render_template_string(template)
+        assert current_language() == "es"
+        assert translated_labels(labels)["case"] == es
+        with force_locale("pt"):
+            assert current_language() == "pt"
+            pt = render_template_string(template)
+            assert pt != es
+            assert translated_labels(labels)["case"] == pt
+        assert current_language() == "es"
+        assert render_template_string(template) == es
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(template) == "Not recorded"
+        assert translated_labels(labels)["case"] == "Not recorded"
+
+
+def _l_text(text: str):
+    from observatory.i18n import _l
+
+    return _l(text)
