@@ -3,6 +3,10 @@
 Frames arrive with their labels already in the reader's language; these functions only draw.
 Titles live in the page (a heading and the table caption), so figures carry none. Maps use the
 app's own topojson (static/charts.js sets `topojsonURL`), so nothing is fetched from the internet.
+
+Each figure is written as one plain dict (traces and layout) and validated once by `go.Figure`:
+building it trace by trace with `update_layout` costs ten times as much (plotly validates and
+re-lays out on every call), and a cold dashboard draws a dozen figures.
 """
 
 from __future__ import annotations
@@ -77,16 +81,16 @@ def _plain(values) -> list:
     return result
 
 
-def _base_layout(fig: go.Figure, *, height: int, legend: bool = True) -> go.Figure:
-    fig.update_layout(
-        template="none",
-        height=height,
-        font={"family": FONT_FAMILY, "size": 13, "color": INK},
-        margin={"l": 10, "r": 10, "t": 10, "b": 10, "autoexpand": True},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        showlegend=legend,
-        legend={
+def _base_layout(*, height: int, legend: bool = True) -> dict:
+    return {
+        "template": "none",
+        "height": height,
+        "font": {"family": FONT_FAMILY, "size": 13, "color": INK},
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10, "autoexpand": True},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "showlegend": legend,
+        "legend": {
             "orientation": "h",
             "yanchor": "bottom",
             "y": 1.01,
@@ -94,9 +98,24 @@ def _base_layout(fig: go.Figure, *, height: int, legend: bool = True) -> go.Figu
             "xanchor": "left",
             "traceorder": "normal",
         },
-        hoverlabel={"font": {"family": FONT_FAMILY}},
-    )
-    return fig
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+    }
+
+
+def _merge(base: dict, updates: Mapping) -> dict:
+    """`base` updated in place as `fig.update_layout` would: nested dicts are merged, anything
+    else replaced."""
+    for key, value in updates.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _figure(data: Sequence[dict], layout: dict) -> go.Figure:
+    """The figure of these traces (dicts with a `type`) and layout, validated once."""
+    return go.Figure({"data": list(data), "layout": layout})
 
 
 def _category_axis(labels: Sequence[str]) -> dict:
@@ -158,56 +177,58 @@ def choropleth_map(
     """
     has_value = frame["value"].notna()
     known, unknown = frame[has_value], frame[~has_value]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Choropleth(
-            locations=list(known["country"]),
-            z=_plain(known["value"]),
-            text=list(known["name"]),
-            hovertext=list(known["hover"]),
-            hovertemplate="%{hovertext}<extra></extra>",
-            locationmode="ISO-3",
-            coloraxis="coloraxis",
-            marker={"line": {"color": "#ffffff", "width": 0.6}},
-            name=value_label,
-            showlegend=False,
-        )
-    )
+    data = [
+        {
+            "type": "choropleth",
+            "locations": list(known["country"]),
+            "z": _plain(known["value"]),
+            "text": list(known["name"]),
+            "hovertext": list(known["hover"]),
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "locationmode": "ISO-3",
+            "coloraxis": "coloraxis",
+            "marker": {"line": {"color": "#ffffff", "width": 0.6}},
+            "name": value_label,
+            "showlegend": False,
+        }
+    ]
     if missing_label and not unknown.empty:
-        fig.add_trace(
-            go.Choropleth(
-                locations=list(unknown["country"]),
-                z=[0] * len(unknown),
-                text=list(unknown["name"]),
-                hovertext=list(unknown["hover"]),
-                hovertemplate="%{hovertext}<extra></extra>",
-                locationmode="ISO-3",
-                colorscale=[[0, MISSING], [1, MISSING]],
-                showscale=False,
-                marker={"line": {"color": "#ffffff", "width": 0.6}},
-                name=missing_label,
-                showlegend=False,
-            )
+        data.append(
+            {
+                "type": "choropleth",
+                "locations": list(unknown["country"]),
+                "z": [0] * len(unknown),
+                "text": list(unknown["name"]),
+                "hovertext": list(unknown["hover"]),
+                "hovertemplate": "%{hovertext}<extra></extra>",
+                "locationmode": "ISO-3",
+                "colorscale": [[0, MISSING], [1, MISSING]],
+                "showscale": False,
+                "marker": {"line": {"color": "#ffffff", "width": 0.6}},
+                "name": missing_label,
+                "showlegend": False,
+            }
         )
     small = known[known["country"].isin(list(small_states))]
     if not small.empty:
-        fig.add_trace(
-            go.Scattergeo(
-                lon=[small_states[code][0] for code in small["country"]],
-                lat=[small_states[code][1] for code in small["country"]],
-                text=list(small["name"]),
-                hovertext=list(small["hover"]),
-                hovertemplate="%{hovertext}<extra></extra>",
-                mode="markers",
-                marker={
+        data.append(
+            {
+                "type": "scattergeo",
+                "lon": [small_states[code][0] for code in small["country"]],
+                "lat": [small_states[code][1] for code in small["country"]],
+                "text": list(small["name"]),
+                "hovertext": list(small["hover"]),
+                "hovertemplate": "%{hovertext}<extra></extra>",
+                "mode": "markers",
+                "marker": {
                     "size": 11,
                     "color": _plain(small["value"]),
                     "coloraxis": "coloraxis",
                     "line": {"color": INK, "width": 1},
                 },
-                name=value_label,
-                showlegend=False,
-            )
+                "name": value_label,
+                "showlegend": False,
+            }
         )
     coloraxis: dict = {
         "colorscale": colorscale,
@@ -226,28 +247,31 @@ def choropleth_map(
         coloraxis.update(cmin=scale[0], cmax=scale[1])
     else:
         coloraxis.update(cmin=0)
-    _base_layout(fig, height=MAP_HEIGHT, legend=False)
-    fig.update_layout(
-        coloraxis=coloraxis,
-        margin={"l": 0, "r": 0, "t": 0, "b": 70},
-        geo={
-            "scope": "world",
-            "resolution": 50,
-            "projection": {"type": "mercator"},
-            "lonaxis": {"range": [-118, -33]},
-            "lataxis": {"range": [-57, 33]},
-            "showcountries": True,
-            "countrycolor": "#ffffff",
-            "showland": True,
-            "landcolor": "#eef0f3",
-            "showocean": True,
-            "oceancolor": "#f7fafc",
-            "showlakes": False,
-            "showframe": False,
-            "coastlinecolor": "#9aa3ad",
+    layout = _base_layout(height=MAP_HEIGHT, legend=False)
+    _merge(
+        layout,
+        {
+            "coloraxis": coloraxis,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 70},
+            "geo": {
+                "scope": "world",
+                "resolution": 50,
+                "projection": {"type": "mercator"},
+                "lonaxis": {"range": [-118, -33]},
+                "lataxis": {"range": [-57, 33]},
+                "showcountries": True,
+                "countrycolor": "#ffffff",
+                "showland": True,
+                "landcolor": "#eef0f3",
+                "showocean": True,
+                "oceancolor": "#f7fafc",
+                "showlakes": False,
+                "showframe": False,
+                "coastlinecolor": "#9aa3ad",
+            },
         },
     )
-    return fig
+    return _figure(data, layout)
 
 
 def bars(
@@ -261,24 +285,21 @@ def bars(
     """Horizontal bars, one per row of `frame`, top to bottom in frame order, value labels."""
     labels = [str(label) for label in frame[category]]
     values = _plain(frame[value])
-    fig = go.Figure(
-        go.Bar(
-            y=labels,
-            x=values,
-            orientation="h",
-            marker={"color": color},
-            name=value_label,
-            text=values,
-            textposition="auto",
-            hovertemplate="%{y}: %{x}<extra></extra>",
-        )
-    )
-    _base_layout(fig, height=_bar_height(len(labels)), legend=False)
-    fig.update_layout(
-        xaxis=_value_axis(value_label, largest=_largest(values)),
-        yaxis={**_category_axis(labels), "autorange": "reversed"},
-    )
-    return fig
+    trace = {
+        "type": "bar",
+        "y": labels,
+        "x": values,
+        "orientation": "h",
+        "marker": {"color": color},
+        "name": value_label,
+        "text": values,
+        "textposition": "auto",
+        "hovertemplate": "%{y}: %{x}<extra></extra>",
+    }
+    layout = _base_layout(height=_bar_height(len(labels)), legend=False)
+    layout["xaxis"] = _value_axis(value_label, largest=_largest(values))
+    layout["yaxis"] = {**_category_axis(labels), "autorange": "reversed"}
+    return _figure([trace], layout)
 
 
 def stacked_bars(
@@ -293,46 +314,43 @@ def stacked_bars(
     """One bar per row of `wide` (its index are the category labels), one trace per column
     (column names are the series labels), stacked or grouped."""
     labels = [str(label) for label in wide.index]
-    fig = go.Figure()
+    data = []
     for position, column in enumerate(wide.columns):
         values = _plain(wide[column])
-        common = {"name": str(column), "marker": {"color": colors[position % len(colors)]}}
+        trace = {
+            "type": "bar",
+            "name": str(column),
+            "marker": {"color": colors[position % len(colors)]},
+        }
         if horizontal:
-            trace = go.Bar(
+            trace.update(
                 y=labels,
                 x=values,
                 orientation="h",
                 hovertemplate="%{y} · %{fullData.name}: %{x}<extra></extra>",
-                **common,
             )
         else:
-            trace = go.Bar(
-                x=labels,
-                y=values,
-                hovertemplate="%{x} · %{fullData.name}: %{y}<extra></extra>",
-                **common,
+            trace.update(
+                x=labels, y=values, hovertemplate="%{x} · %{fullData.name}: %{y}<extra></extra>"
             )
-        fig.add_trace(trace)
+        data.append(trace)
     if barmode == "stack":
         largest = float(wide.sum(axis=1).max()) if not wide.empty else 0
     else:
         largest = float(wide.max().max()) if not wide.empty else 0
     grouped = barmode == "group"
     height = _bar_height(len(labels), len(wide.columns), grouped=grouped) if horizontal else 400
-    _base_layout(fig, height=height + 40, legend=True)
-    fig.update_layout(barmode=barmode)
+    layout = _base_layout(height=height + 40, legend=True)
+    layout["barmode"] = barmode
     if legend_title:
-        fig.update_layout(legend_title_text=legend_title)
+        layout["legend"]["title"] = {"text": legend_title}
     if horizontal:
-        fig.update_layout(
-            xaxis=_value_axis(value_label, largest=largest),
-            yaxis={**_category_axis(labels), "autorange": "reversed"},
-        )
+        layout["xaxis"] = _value_axis(value_label, largest=largest)
+        layout["yaxis"] = {**_category_axis(labels), "autorange": "reversed"}
     else:
-        fig.update_layout(
-            xaxis=_category_axis(labels), yaxis=_value_axis(value_label, largest=largest)
-        )
-    return fig
+        layout["xaxis"] = _category_axis(labels)
+        layout["yaxis"] = _value_axis(value_label, largest=largest)
+    return _figure(data, layout)
 
 
 def heatmap(wide: pd.DataFrame, *, value_label: str, colorscale: str = SEQUENTIAL) -> go.Figure:
@@ -342,45 +360,42 @@ def heatmap(wide: pd.DataFrame, *, value_label: str, colorscale: str = SEQUENTIA
     columns = [str(label) for label in wide.columns]
     z = [_plain(wide.loc[row]) for row in wide.index]
     text = [["" if not cell else str(cell) for cell in row] for row in z]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=columns,
-            y=rows,
-            text=text,
-            texttemplate="%{text}",
-            colorscale=colorscale,
-            zmin=0,
-            xgap=1,
-            ygap=1,
-            # Below the cells, so that a phone's width goes to the cells, not to the scale.
-            colorbar={
-                "title": {"text": value_label, "side": "top"},
-                "orientation": "h",
-                "thickness": 10,
-                "lenmode": "pixels",
-                "len": 220,
-                "x": 0.5,
-                "xanchor": "center",
-                "y": -0.02,
-                "yanchor": "top",
-            },
-            hovertemplate="%{y} · %{x}: %{z}<extra></extra>",
-        )
-    )
-    _base_layout(fig, height=max(300, 30 * len(rows) + 250), legend=False)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 70})
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": columns,
+        "y": rows,
+        "text": text,
+        "texttemplate": "%{text}",
+        "colorscale": colorscale,
+        "zmin": 0,
+        "xgap": 1,
+        "ygap": 1,
+        # Below the cells, so that a phone's width goes to the cells, not to the scale.
+        "colorbar": {
+            "title": {"text": value_label, "side": "top"},
+            "orientation": "h",
+            "thickness": 10,
+            "lenmode": "pixels",
+            "len": 220,
+            "x": 0.5,
+            "xanchor": "center",
+            "y": -0.02,
+            "yanchor": "top",
+        },
+        "hovertemplate": "%{y} · %{x}: %{z}<extra></extra>",
+    }
+    layout = _base_layout(height=max(300, 30 * len(rows) + 250), legend=False)
+    _merge(layout, {"margin": {"l": 10, "r": 10, "t": 10, "b": 70}})
     column_axis = _category_axis(columns)
     column_axis["ticktext"] = [wrap_label(label, width=18, lines=2) for label in columns]
-    fig.update_layout(
-        xaxis={**column_axis, "side": "top", "tickangle": -40},
-        yaxis={
-            **_category_axis(rows),
-            "ticktext": [wrap_label(label, width=20) for label in rows],
-            "autorange": "reversed",
-        },
-    )
-    return fig
+    layout["xaxis"] = {**column_axis, "side": "top", "tickangle": -40}
+    layout["yaxis"] = {
+        **_category_axis(rows),
+        "ticktext": [wrap_label(label, width=20) for label in rows],
+        "autorange": "reversed",
+    }
+    return _figure([trace], layout)
 
 
 def _error_arrays(means: list, lows: list, highs: list) -> tuple[list, list]:
@@ -398,24 +413,25 @@ def _missing_trace(
     offsetgroup: str,
     legendgroup: str,
     color: str = MUTED,
-) -> go.Scatter:
+) -> dict:
     """Markers with text at 0 where a bar is missing because the data are insufficient."""
-    return go.Scatter(
-        y=list(categories),
-        x=[0] * len(categories),
-        mode="markers+text",
-        orientation="h",
-        text=list(texts),
-        textposition="middle right",
-        textfont={"size": 11, "color": MUTED},
-        marker={"symbol": "line-ns-open", "size": 10, "color": color, "line": {"width": 3}},
-        hovertext=list(texts),
-        hovertemplate="%{y}: %{hovertext}<extra></extra>",
-        offsetgroup=offsetgroup,
-        legendgroup=legendgroup,
-        showlegend=False,
-        cliponaxis=False,
-    )
+    return {
+        "type": "scatter",
+        "y": list(categories),
+        "x": [0] * len(categories),
+        "mode": "markers+text",
+        "orientation": "h",
+        "text": list(texts),
+        "textposition": "middle right",
+        "textfont": {"size": 11, "color": MUTED},
+        "marker": {"symbol": "line-ns-open", "size": 10, "color": color, "line": {"width": 3}},
+        "hovertext": list(texts),
+        "hovertemplate": "%{y}: %{hovertext}<extra></extra>",
+        "offsetgroup": offsetgroup,
+        "legendgroup": legendgroup,
+        "showlegend": False,
+        "cliponaxis": False,
+    }
 
 
 def mean_bars(
@@ -428,6 +444,7 @@ def mean_bars(
     series_order: Sequence[str] | None = None,
     colors: Sequence[str] = PALETTE,
     missing_label: str = "",
+    legend: bool = True,
 ) -> go.Figure:
     """Grouped horizontal bars of means with their 95% interval as error bars.
 
@@ -438,7 +455,7 @@ def mean_bars(
     """
     categories = list(dict.fromkeys(str(label) for label in frame[category]))
     names = list(series_order) if series_order is not None else list(dict.fromkeys(frame[series]))
-    fig = go.Figure()
+    data = []
     marks = []
     for position, name in enumerate(names):
         part = frame[frame[series] == name]
@@ -446,16 +463,17 @@ def mean_bars(
         means = _plain(part["mean"])
         plus, minus = _error_arrays(means, _plain(part["ci_low"]), _plain(part["ci_high"]))
         group = str(position)
-        fig.add_trace(
-            go.Bar(
-                y=categories,
-                x=means,
-                orientation="h",
-                name=str(name),
-                offsetgroup=group,
-                legendgroup=str(name),
-                marker={"color": colors[position % len(colors)]},
-                error_x={
+        data.append(
+            {
+                "type": "bar",
+                "y": categories,
+                "x": means,
+                "orientation": "h",
+                "name": str(name),
+                "offsetgroup": group,
+                "legendgroup": str(name),
+                "marker": {"color": colors[position % len(colors)]},
+                "error_x": {
                     "type": "data",
                     "symmetric": False,
                     "array": plus,
@@ -464,9 +482,9 @@ def mean_bars(
                     "thickness": 1.2,
                     "width": 3,
                 },
-                hovertext=_plain(part["hover"]),
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
+                "hovertext": _plain(part["hover"]),
+                "hovertemplate": "%{hovertext}<extra></extra>",
+            }
         )
         missing = [label for label, mean in zip(categories, means, strict=True) if mean is None]
         if missing_label and missing:
@@ -479,18 +497,16 @@ def mean_bars(
                     color=colors[position % len(colors)],
                 )
             )
-    for mark in marks:
-        fig.add_trace(mark)
-    _base_layout(
-        fig, height=_bar_height(len(categories), len(names), grouped=True) + 40, legend=True
+    layout = _base_layout(
+        height=_bar_height(len(categories), len(names), grouped=True) + 40, legend=legend
     )
-    fig.update_layout(
+    layout.update(
         barmode="group",
         scattermode="group",
         xaxis=_value_axis(value_label, range_=scale),
         yaxis={**_category_axis(categories), "autorange": "reversed"},
     )
-    return fig
+    return _figure(data + marks, layout)
 
 
 def against_median(
@@ -510,15 +526,15 @@ def against_median(
     means = _plain(frame["mean"])
     medians = _plain(frame["regional_median"])
     plus, minus = _error_arrays(means, _plain(frame["ci_low"]), _plain(frame["ci_high"]))
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            y=categories,
-            x=means,
-            orientation="h",
-            name=series_label,
-            marker={"color": PALETTE[0]},
-            error_x={
+    data = [
+        {
+            "type": "bar",
+            "y": categories,
+            "x": means,
+            "orientation": "h",
+            "name": series_label,
+            "marker": {"color": PALETTE[0]},
+            "error_x": {
                 "type": "data",
                 "symmetric": False,
                 "array": plus,
@@ -527,39 +543,36 @@ def against_median(
                 "thickness": 1.2,
                 "width": 3,
             },
-            hovertext=_plain(frame["hover"]),
-            hovertemplate="%{hovertext}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            y=categories,
-            x=medians,
-            mode="markers",
-            name=median_label,
-            marker={
+            "hovertext": _plain(frame["hover"]),
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "y": categories,
+            "x": medians,
+            "mode": "markers",
+            "name": median_label,
+            "marker": {
                 "symbol": "diamond",
                 "size": 12,
                 "color": PALETTE[1],
                 "line": {"color": INK, "width": 1},
             },
-            hovertext=[
+            "hovertext": [
                 f"{label} · {median_label}: {value}"
                 for label, value in zip(categories, medians, strict=True)
             ],
-            hovertemplate="%{hovertext}<extra></extra>",
-        )
-    )
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+    ]
     missing = [label for label, mean in zip(categories, means, strict=True) if mean is None]
     if missing_label and missing:
-        fig.add_trace(
+        data.append(
             _missing_trace(
                 missing, [missing_label] * len(missing), offsetgroup="", legendgroup=series_label
             )
         )
-    _base_layout(fig, height=_bar_height(len(categories), 2, grouped=True) + 40, legend=True)
-    fig.update_layout(
-        xaxis=_value_axis(value_label, range_=scale),
-        yaxis={**_category_axis(categories), "autorange": "reversed"},
-    )
-    return fig
+    layout = _base_layout(height=_bar_height(len(categories), 2, grouped=True) + 40, legend=True)
+    layout["xaxis"] = _value_axis(value_label, range_=scale)
+    layout["yaxis"] = {**_category_axis(categories), "autorange": "reversed"}
+    return _figure(data, layout)

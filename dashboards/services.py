@@ -1054,8 +1054,8 @@ def _weakest(ctx: Context, page: str) -> Chart:
         value_label=_("Mean score"),
         scale=_overall_scale(ctx),
         missing_label=_insufficient(),
+        legend=False,
     )
-    fig.update_layout(showlegend=False)
     return Chart(page, "weakest", title, fig.to_json(), table, note=_score_note(ctx))
 
 
@@ -1468,17 +1468,26 @@ def chart_for(
 
 
 def home_summary(session: Session, lang: str) -> tuple[queries.Headline, list[tuple[str, int]]]:
-    """The home page's live counts, cached like the dashboards: headline figures and published
-    cases per branch (key, n), largest first."""
+    """The home page's live counts: headline figures and published cases per branch (key, n),
+    largest first. Cached by data version (the figures do not depend on the language)."""
     ctx = Context(session, DashboardFilters(), lang)
-    cube = ctx.cube
-    institutions = int(ctx.institutions["institutions"].sum()) if not ctx.institutions.empty else 0
-    by_branch = agg.count_by(cube, ["branch"])
+
+    def compute() -> dict:
+        cube = ctx.cube
+        institutions = ctx.institutions["institutions"]
+        by_branch = agg.count_by(cube, ["branch"])
+        return {
+            "cases": int(cube["cases"].sum()) if not cube.empty else 0,
+            "countries": int(cube["country"].nunique()) if not cube.empty else 0,
+            "institutions": int(institutions.sum()) if not institutions.empty else 0,
+            "by_branch": [
+                [key, int(n)]
+                for key, n in zip(by_branch["branch"], by_branch["cases"], strict=True)
+            ],
+        }
+
+    summary = ctx._cached("home_summary", "", compute)
     headline = queries.Headline(
-        cases=int(cube["cases"].sum()) if not cube.empty else 0,
-        countries=int(cube["country"].nunique()) if not cube.empty else 0,
-        institutions=institutions,
+        cases=summary["cases"], countries=summary["countries"], institutions=summary["institutions"]
     )
-    return headline, [
-        (key, int(n)) for key, n in zip(by_branch["branch"], by_branch["cases"], strict=True)
-    ]
+    return headline, [(key, n) for key, n in summary["by_branch"]]

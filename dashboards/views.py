@@ -9,6 +9,7 @@ from dashboards import services
 from dashboards.filters import DashboardFilters
 from observatory.db import get_session
 from observatory.i18n import current_language
+from observatory.pagecache import anonymous_page
 from observatory.security import CONTENT_SECURITY_POLICY
 
 bp = Blueprint(
@@ -43,9 +44,14 @@ def _render_page(template: str, page: services.DashboardPage) -> str:
 
 @bp.route("/")
 def home():
-    """What the observatory is, with live counts and the ways in."""
-    headline, by_branch = services.home_summary(get_session(), current_language())
-    return render_template("dashboards/home.html", headline=headline, by_branch=by_branch)
+    """What the observatory is, with live counts and the ways in (anonymous visitors get the
+    page cached per data version)."""
+
+    def render() -> str:
+        headline, by_branch = services.home_summary(get_session(), current_language())
+        return render_template("dashboards/home.html", headline=headline, by_branch=by_branch)
+
+    return anonymous_page("dashboards.home", render)
 
 
 @bp.route("/dashboards")
