@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
 from observatory import accounts
 from observatory.app import create_app
@@ -91,19 +92,25 @@ def database_url(database_template: str, tmp_path: Path) -> str:
     return _fresh_database(database_template, tmp_path)
 
 
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app in testing mode with CSRF on, on a fresh database."""
-    application = create_app(
+def make_app(database_url: str, instance: Path, **config) -> Flask:
+    """An app in testing mode with CSRF on and production settings, on `database_url` with
+    its instance folder at `instance`; `config` adds or overrides settings."""
+    return create_app(
         {
             "TESTING": True,
             "ENV": "production",
             "SECRET_KEY": "test-secret-key-not-for-production",
             "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "LOGIN_MAX_FAILURES": 5,
+            "INSTANCE_PATH": str(instance),
         }
+        | config
     )
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app in testing mode with CSRF on, on a fresh database."""
+    application = make_app(database_url, tmp_path / "instance", LOGIN_MAX_FAILURES=5)
     yield application
     get_engine(application).dispose()
 
@@ -116,6 +123,15 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def cli_env(monkeypatch, database_url: str, tmp_path: Path) -> str:
+    """The environment of the `observatory` command on this test's database; its URL."""
+    monkeypatch.setenv("OBSERVATORY_ENV", "development")
+    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
+    monkeypatch.setenv("OBSERVATORY_INSTANCE_PATH", str(tmp_path))
+    return database_url
 
 
 @pytest.fixture
@@ -140,15 +156,32 @@ def make_user(app: Flask, role: str = "submitter", *, email: str | None = None, 
         )
 
 
+def fast_hash(password: str) -> str:
+    """A cheap password hash for accounts made in bulk (scrypt is tested elsewhere); signing in
+    still checks it."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch):
+    """Accounts created during the test are hashed with `fast_hash`. Modules that make many
+    accounts ask for it with `pytestmark = pytest.mark.usefixtures("fast_password_hashing")`."""
+    monkeypatch.setattr("observatory.accounts.hash_password", fast_hash)
+
+
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str, where: str = "the page") -> str:
+    """The CSRF token of the first form in `html`; an AssertionError when there is none."""
+    match = CSRF_PATTERN.search(html)
+    assert match, f"no CSRF token on {where}"
+    return match.group(1)
 
 
 def csrf_token(client: FlaskClient, path: str = "/account/login") -> str:
     """A valid CSRF token for the client's current session, read from a rendered form."""
-    html = client.get(path).get_data(as_text=True)
-    match = CSRF_PATTERN.search(html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+    return csrf_from(client.get(path).get_data(as_text=True), path)
 
 
 def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
@@ -158,9 +191,21 @@ def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
     return client.post(path, data=payload, **kwargs)
 
 
-def login(client: FlaskClient, email: str, password: str = PASSWORD):
-    """Sign in through the real form."""
-    return post(client, "/account/login", {"email": email, "password": password})
+def login(client, email: str, password: str = PASSWORD, *, base: str = "", **request):
+    """Sign in through the real form (the sign-in page's CSRF token, then the credentials);
+    the response. `client` is a Flask test client, or a `requests.Session` with `base` the live
+    server's URL and `request` its options (allow_redirects=False, a timeout)."""
+    path = base + "/account/login"
+    token = csrf_from(client.get(path, **request).text, path)
+    data = {"csrf_token": token, "email": email, "password": password}
+    return client.post(path, data=data, **request)
+
+
+def switch_user(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    """Sign the test client out, then in again as `email` through the form."""
+    post(client, "/account/logout")
+    response = login(client, email, password)
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
 
 
 @pytest.fixture

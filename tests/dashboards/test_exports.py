@@ -235,14 +235,6 @@ def test_export_etag_gives_304(library, client):
     assert other.status_code == 200
 
 
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path):
-    monkeypatch.setenv("OBSERVATORY_ENV", "development")
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_INSTANCE_PATH", str(tmp_path))
-    return database_url
-
-
 def test_export_command_writes_the_filtered_rows_with_progress(
     cli_env, library, db_session, tmp_path
 ):

@@ -11,7 +11,9 @@ from observatory.db import get_engine, session_scope
 from observatory.models import AuditEvent, User
 from observatory.security import PermissionDenied
 from tests.conftest import login, make_user
-from tests.observatory.test_backup import fast_password_hashing, fill  # noqa: F401
+from tests.observatory.test_backup import fill
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _events(app) -> list[AuditEvent]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 from sqlmodel import func, select
 
@@ -10,14 +9,6 @@ from cases.models import Case
 from observatory import cli
 from observatory.db import session_scope
 from observatory.models import User
-
-
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path):
-    monkeypatch.setenv("OBSERVATORY_ENV", "development")
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_INSTANCE_PATH", str(tmp_path))
-    return database_url
 
 
 def test_init_is_idempotent(cli_env):

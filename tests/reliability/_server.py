@@ -20,11 +20,12 @@ import requests
 import sqlalchemy as sa
 
 from observatory.db import make_engine
+from tests.conftest import csrf_from, login, make_app
+from tests.factories import case_form
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVATORY = str(Path(sys.executable).with_name("observatory"))
 PASSWORD = "reliability-test-password"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REF_IN_LOCATION = re.compile(r"/cases/([A-Z]{3}-\d+)/edit")
 
 
@@ -128,48 +129,9 @@ class Server:
 def sign_in(base: str, email: str, timeout: float = 60) -> requests.Session:
     """A signed-in browser-like session (real form, CSRF token)."""
     session = requests.Session()
-    token = csrf_of(session.get(f"{base}/account/login", timeout=timeout).text)
-    response = session.post(
-        f"{base}/account/login",
-        data={"csrf_token": token, "email": email, "password": PASSWORD},
-        allow_redirects=False,
-        timeout=timeout,
-    )
+    response = login(session, email, PASSWORD, base=base, allow_redirects=False, timeout=timeout)
     assert response.status_code == 302, response.text[:1000]
     return session
-
-
-def csrf_of(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def case_form(name: str, country: str) -> dict:
-    """A complete case for the new-case form, submitted for moderation."""
-    return {
-        "name": name,
-        "institution": "Ministerio de Pruebas de Carga",
-        "country": country,
-        "level": "national",
-        "branch": "executive",
-        "sector": "justice",
-        "purpose": "Clasifica solicitudes para priorizar su atención (prueba de carga).",
-        "techniques": ["nlp"],
-        "decision_role": "recommends",
-        "lifecycle_status": "pilot",
-        "year_started": "2023",
-        "developer_type": "in_house",
-        "personal_data": "unknown",
-        "sensitive_data": "unknown",
-        "record_language": "es",
-        "confidence": "high",
-        "sources-0-url": "https://example.gob.ar/nota",
-        "sources-0-title": "Nota",
-        "sources-0-type": "official",
-        "not_a_duplicate": "y",
-        "save": "submit",
-    }
 
 
 def submit_case(session: requests.Session, base: str, name: str, country: str) -> str | None:
@@ -177,7 +139,14 @@ def submit_case(session: requests.Session, base: str, name: str, country: str) -
     to the case), None otherwise. Raises for a 5xx."""
     page = session.get(f"{base}/cases/new", timeout=60)
     page.raise_for_status()
-    data = case_form(name, country) | {"csrf_token": csrf_of(page.text)}
+    data = case_form(
+        name=name,
+        country=country,
+        institution="Ministerio de Pruebas de Carga",  # the submitters' institution
+        not_a_duplicate="y",
+        save="submit",
+        csrf_token=csrf_from(page.text),
+    )
     response = session.post(f"{base}/cases/new", data=data, allow_redirects=False, timeout=60)
     if response.status_code >= 500:
         raise AssertionError(f"{response.status_code} on submit: {response.text[:500]}")
@@ -271,19 +240,10 @@ def add_accounts(database_url: str, users: list[tuple[str, str, str, str]]) -> N
     """Accounts (e-mail, role, institution, country) with PASSWORD, through the accounts
     service in this process (faster than one `observatory create-user` per account)."""
     from observatory import accounts
-    from observatory.app import create_app
     from observatory.db import get_engine, session_scope
     from observatory.models import Role
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "ENV": "production",
-            "SECRET_KEY": "reliability-accounts",
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": tempfile.mkdtemp(prefix="observatory-accounts-"),
-        }
-    )
+    app = make_app(database_url, Path(tempfile.mkdtemp(prefix="observatory-accounts-")))
     try:
         with app.app_context(), session_scope(app) as session:
             for email, role, institution, country in users:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,12 +21,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("reliability"):
             item.add_marker(skip)
-
-
-@pytest.fixture
-def fast_password_hashing(monkeypatch):
-    """Accounts made in-process skip scrypt (tested elsewhere), which would dominate the time."""
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from observatory.db import session_scope
 from observatory.models import User
-from tests.conftest import CSRF_PATTERN, login
+from tests.conftest import csrf_token, login
 from tests.security import matrix
 from tests.security._world import World, world_app
 from tests.security.matrix import (
@@ -57,12 +57,6 @@ def world(database_template, tmp_path_factory):
     yield from world_app(database_template, tmp_path_factory.mktemp("matrix"))
 
 
-def _token(client: FlaskClient, path: str) -> str:
-    match = CSRF_PATTERN.search(client.get(path).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
 def _cookie(client: FlaskClient) -> str | None:
     cookie = client.get_cookie(COOKIE)
     return cookie.value if cookie else None
@@ -74,7 +68,7 @@ def _sign_in(app: Flask, role: str) -> Identity:
         response = login(client, EMAILS[role])
         assert response.status_code == 302, (role, response.status_code)
     # The token's secret lives in the session cookie: save the cookie after reading it.
-    token = _token(client, "/account/password" if role != ANONYMOUS else "/account/login")
+    token = csrf_token(client, "/account/password" if role != ANONYMOUS else "/account/login")
     return Identity(_cookie(client), token)
 
 

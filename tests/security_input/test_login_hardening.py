@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.http import parse_set_header
 
-from observatory.app import create_app
 from observatory.db import get_engine
-from tests.conftest import PASSWORD, csrf_token, login, make_user, post
+from tests.conftest import PASSWORD, csrf_from, csrf_token, login, make_app, make_user, post
 
 COOKIE = "observatory_session"
 
@@ -70,23 +69,13 @@ def test_cookies_are_secure_over_https_and_not_over_http(app, client):
 
 
 def csrf_token_over(client, base_url: str, headers: dict | None = None) -> str:
-    import re
-
     html = client.get("/account/login", base_url=base_url, headers=headers or {}).get_data(True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return csrf_from(html, f"{base_url}/account/login")
 
 
 @pytest.fixture
 def proxied_app(database_url, tmp_path):
-    application = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "PROXY_FIX": 1,
-        }
-    )
+    application = make_app(database_url, tmp_path / "instance", PROXY_FIX=1)
     yield application
     get_engine(application).dispose()
 
