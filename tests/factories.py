@@ -44,22 +44,7 @@ def case_form(**overrides) -> dict:
     the first source as `sources-0-*`), with `overrides` (form field names) applied."""
     record = valid_case_record()
     source = record["sources"][0]
-    form = {
-        key: record[key]
-        for key in (
-            "name",
-            "institution",
-            "country",
-            "level",
-            "branch",
-            "sector",
-            "purpose",
-            "techniques",
-            "decision_role",
-            "lifecycle_status",
-            "developer_type",
-        )
-    }
+    form = {key: value for key, value in record.items() if key not in ("year_started", "sources")}
     form |= {
         "year_started": str(record["year_started"]),
         "personal_data": "unknown",

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
-from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from cases import corrections, workflow
@@ -29,8 +28,8 @@ from observatory.bootstrap import initialise
 from observatory.db import get_engine, session_scope
 from observatory.models import User
 from tests.browser.conftest import OffsiteRequests, new_page
-from tests.cases.test_import_service import HEADER, ROWS, csv_bytes
-from tests.conftest import PASSWORD, _fresh_database, make_user
+from tests.conftest import PASSWORD, _fresh_database, fast_hash, make_app, make_user
+from tests.factories import case_csv, create_case, valid_case_record
 
 pytestmark = pytest.mark.browser
 
@@ -38,25 +37,6 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
 NEXT_WEEK = date.today() + timedelta(days=7)
-
-CASE = {
-    "name": "Sistema de triaje de expedientes",
-    "institution": "Poder Judicial de Ejemplo",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": "Clasifica expedientes entrantes para priorizar la atención.",
-    "techniques": ["nlp", "classification"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2023,
-    "developer_type": "in_house",
-    "sources": [
-        {"url": "https://example.gob.pe/nota", "title": "Nota oficial", "type": "official"}
-    ],
-}
-
 
 # --------------------------------------------------------------------------------------------
 # One seeded site for the module
@@ -69,13 +49,6 @@ class Site:
     base: str
     refs: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
-
-
-def _publish(session, submitter, editor, **changes) -> Case:
-    case = workflow.create_case(session, actor=submitter, raw=CASE | changes)
-    workflow.transition_case(session, actor=submitter, ref=case.ref, action="submit")
-    workflow.transition_case(session, actor=editor, ref=case.ref, action="publish")
-    return case
 
 
 def _answers(fw, level: int, **overrides: int) -> dict[str, AnswerIn]:
@@ -107,13 +80,15 @@ def seed(app) -> tuple[dict[str, str], dict[str, int]]:
         submitter, editor = who["submitter"], who["editor"]
 
         # A published case with a published update (history with a diff) and a correction.
-        case = _publish(session, submitter, editor)
+        case = create_case(session, submitter=submitter, editor=editor, state="published")
         _data, number = workflow.working_data(session, case)
         workflow.update_case(
             session,
             actor=submitter,
             ref=case.ref,
-            raw=CASE | {"name": "Sistema de triaje de expedientes judiciales", "acronym": "STE"},
+            raw=valid_case_record(
+                name="Sistema de triaje de expedientes judiciales", acronym="STE"
+            ),
             base_version=number,
             comment="Nombre completo",
         )
@@ -132,17 +107,15 @@ def seed(app) -> tuple[dict[str, str], dict[str, int]]:
             actor=submitter,
             raw={"name": "Borrador de chatbot", "institution": "SUNAT", "country": "PER"},
         )
-        returned = workflow.create_case(
-            session, actor=submitter, raw=CASE | {"name": "Asistente de notificaciones"}
+        returned = create_case(
+            session, submitter=submitter, state="submitted", name="Asistente de notificaciones"
         )
-        workflow.transition_case(session, actor=submitter, ref=returned.ref, action="submit")
         workflow.transition_case(
             session, actor=editor, ref=returned.ref, action="return", reason="Falta la fuente"
         )
-        submitted = workflow.create_case(
-            session, actor=submitter, raw=CASE | {"name": "Predicción de deserción escolar"}
+        create_case(
+            session, submitter=submitter, state="submitted", name="Predicción de deserción escolar"
         )
-        workflow.transition_case(session, actor=submitter, ref=submitted.ref, action="submit")
         refs["returned"] = returned.ref
 
         # The stale queue: two published cases last checked long ago.
@@ -160,7 +133,14 @@ def seed(app) -> tuple[dict[str, str], dict[str, int]]:
         first = fw.items[0].key
         ids["framework"] = fid
         for name, shape in (("assessed", "publish"), ("consolidated", "draft"), ("open", "")):
-            target = _publish(session, submitter, editor, name=f"Caso {name}", country="CHL")
+            target = create_case(
+                session,
+                submitter=submitter,
+                editor=editor,
+                state="published",
+                name=f"Caso {name}",
+                country="CHL",
+            )
             refs[name] = target.ref
             assignments = criteria.assign_reviewers(
                 session,
@@ -192,24 +172,11 @@ def seed(app) -> tuple[dict[str, str], dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def site(database_template, tmp_path_factory):
-    from observatory.app import create_app
-
     folder = tmp_path_factory.mktemp("a11y")
-    app = create_app(
-        {
-            "TESTING": True,
-            "ENV": "production",
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": _fresh_database(database_template, folder),
-            "INSTANCE_PATH": str(folder / "instance"),
-        }
-    )
+    app = make_app(_fresh_database(database_template, folder), folder / "instance")
     with pytest.MonkeyPatch.context() as patch:
         # Accounts made here skip scrypt (tested elsewhere); sign-in still checks the hash.
-        patch.setattr(
-            "observatory.accounts.hash_password",
-            lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-        )
+        patch.setattr("observatory.accounts.hash_password", fast_hash)
         refs, ids = seed(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -482,13 +449,16 @@ def test_import_preview_and_report_pass_axe(site, pages):
     page = pages("editor")
     page.goto(f"{site.base}/imports?lang=es")
     assert_accessible(page)
-    broken = [*ROWS[1][:3], "Atlantis", *ROWS[1][4:]]
+    rows = [
+        valid_case_record(id="A-1", name="Asistente judicial importado"),
+        valid_case_record(id="A-2", name="Chatbot tributario importado", country="Atlantis"),
+    ]
     page.locator("input[type=file]").first.set_input_files(
         files=[
             {
                 "name": "casos.csv",
                 "mimeType": "text/csv",
-                "buffer": csv_bytes(HEADER, [ROWS[0], broken]),
+                "buffer": case_csv(rows),
             }
         ]
     )

@@ -10,25 +10,8 @@ from cases.models import Case, CaseEvent, CaseVersion, Notification
 from observatory.db import session_scope
 from observatory.models import User
 from observatory.security import NotFound, PermissionDenied
-from tests.conftest import make_user, post
-
-COMPLETE = {
-    "name": "Sistema de triaje de expedientes",
-    "institution": "Poder Judicial de Ejemplo",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": "Clasifica expedientes entrantes para priorizar la atención.",
-    "techniques": ["nlp", "classification"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2023,
-    "developer_type": "in_house",
-    "sources": [
-        {"url": "https://example.gob.pe/nota", "title": "Nota oficial", "type": "official"}
-    ],
-}
+from tests.conftest import make_user, post, switch_user
+from tests.factories import case_form, valid_case_record
 
 
 @pytest.fixture
@@ -48,7 +31,7 @@ def actor(session, people, who) -> User:
 
 def new_case(session, people, **changes) -> Case:
     return workflow.create_case(
-        session, actor=actor(session, people, "submitter"), raw=COMPLETE | changes
+        session, actor=actor(session, people, "submitter"), raw=valid_case_record(**changes)
     )
 
 
@@ -122,7 +105,9 @@ def test_wrong_actor_is_refused_by_the_service(app, people, who, action):
 
 def test_reviewer_cannot_create_cases(app, people):
     with session_scope(app) as session, pytest.raises(PermissionDenied):
-        workflow.create_case(session, actor=actor(session, people, "reviewer"), raw=COMPLETE)
+        workflow.create_case(
+            session, actor=actor(session, people, "reviewer"), raw=valid_case_record()
+        )
 
 
 def test_submission_needs_a_source_and_conditional_fields(app, people):
@@ -150,13 +135,13 @@ def test_submission_needs_a_source_and_conditional_fields(app, people):
 )
 def test_validation_codes(changes, field, code):
     with pytest.raises(workflow.CaseValidationError) as caught:
-        workflow.validate_record(COMPLETE | changes, for_submission=True)
+        workflow.validate_record(valid_case_record(**changes), for_submission=True)
     assert code in caught.value.errors[field]
 
 
 def test_hostile_text_is_kept_verbatim_without_nul():
     data = workflow.validate_record(
-        COMPLETE | {"name": "<script>alert(1)</script>\x00"}, for_submission=True
+        valid_case_record(name="<script>alert(1)</script>\x00"), for_submission=True
     )
     assert data["name"] == "<script>alert(1)</script>"
 
@@ -174,12 +159,12 @@ def test_published_case_update_waits_and_public_keeps_old_version(app, people):
             session,
             actor=sub,
             ref=ref,
-            raw=COMPLETE | {"name": "Nuevo nombre"},
+            raw=valid_case_record(name="Nuevo nombre"),
             base_version=number,
             comment="rename",
         )
         case = session.exec(select(Case).where(Case.ref == ref)).one()
-        assert case.state == "update_proposed" and case.name == COMPLETE["name"]
+        assert case.state == "update_proposed" and case.name == valid_case_record()["name"]
         workflow.transition_case(session, actor=ed, ref=ref, action="publish")
         session.refresh(case)
         assert case.state == "published" and case.name == "Nuevo nombre"
@@ -191,11 +176,11 @@ def test_two_editors_saving_the_same_version_conflict(app, people):
         ref = new_case(session, people).ref
         ed = actor(session, people, "editor")
         workflow.update_case(
-            session, actor=ed, ref=ref, raw=COMPLETE | {"acronym": "A"}, base_version=1
+            session, actor=ed, ref=ref, raw=valid_case_record(acronym="A"), base_version=1
         )
         with pytest.raises(workflow.EditConflict) as caught:
             workflow.update_case(
-                session, actor=ed, ref=ref, raw=COMPLETE | {"acronym": "B"}, base_version=1
+                session, actor=ed, ref=ref, raw=valid_case_record(acronym="B"), base_version=1
             )
         assert caught.value.theirs.data["acronym"] == "A"
         case = session.exec(select(Case).where(Case.ref == ref)).one()
@@ -206,10 +191,12 @@ def test_possible_duplicates(app, people):
     with session_scope(app) as session:
         new_case(session, people)
         found = workflow.possible_duplicates(
-            session, data=COMPLETE | {"name": "Sistema de triaje de expedientes v2"}
+            session, data=valid_case_record(name="Sistema de triaje de expedientes v2")
         )
         assert len(found) == 1
-        assert workflow.possible_duplicates(session, data=COMPLETE | {"name": "Otro chatbot"}) == []
+        assert (
+            workflow.possible_duplicates(session, data=valid_case_record(name="Otro chatbot")) == []
+        )
 
 
 def test_moderation_queue_and_filters_are_for_editors(app, people):
@@ -236,49 +223,23 @@ def test_withdraw_removes_from_public_and_is_logged(app, people):
 
 # --- views ---------------------------------------------------------------------------------
 
-FORM = {
-    "name": COMPLETE["name"],
-    "institution": COMPLETE["institution"],
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": COMPLETE["purpose"],
-    "techniques": ["nlp"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": "2023",
-    "developer_type": "in_house",
-    "personal_data": "unknown",
-    "sensitive_data": "unknown",
-    "record_language": "es",
-    "confidence": "high",
-    "sources-0-url": "https://example.gob.pe/nota",
-    "sources-0-title": "Nota",
-    "sources-0-type": "official",
-}
-
 
 def test_submitter_drafts_and_editor_returns_with_a_reason_via_views(app, client, login_as):
     make_user(app, "editor", email="editor@example.org")
     login_as("submitter")
-    response = post(client, "/cases/new?lang=en", FORM | {"save": "draft"})
+    response = post(client, "/cases/new?lang=en", case_form(save="draft"))
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     ref = response.location.split("/")[2]
     page = client.get(f"/cases/{ref}/edit?lang=en").get_data(as_text=True)
     assert "Draft" in page
-    response = post(client, f"/cases/{ref}/edit", FORM | {"save": "submit", "base_version": "1"})
+    response = post(client, f"/cases/{ref}/edit", case_form(save="submit", base_version="1"))
     assert response.status_code == 302
     assert client.get(f"/cases/{ref}").status_code == 404  # not public yet
-    post(client, "/account/logout")
-    from tests.conftest import login
-
-    login(client, "editor@example.org")
+    switch_user(client, "editor@example.org")
     queue = client.get("/moderation?lang=en").get_data(as_text=True)
     assert ref in queue
     post(client, f"/cases/{ref}/action", {"action": "return", "reason": "Add the decree"})
-    post(client, "/account/logout")
-    login(client, "submitter@example.org")
+    switch_user(client, "submitter@example.org")
     mine = client.get("/cases/mine?lang=en").get_data(as_text=True)
     assert "Add the decree" in mine and "Returned for changes" in mine
 
@@ -286,7 +247,7 @@ def test_submitter_drafts_and_editor_returns_with_a_reason_via_views(app, client
 def test_new_case_form_shows_errors_in_the_users_language(app, client, login_as):
     login_as("submitter")
     response = post(
-        client, "/cases/new?lang=es", FORM | {"save": "submit", "sources-0-url": "", "name": ""}
+        client, "/cases/new?lang=es", case_form(save="submit", name="") | {"sources-0-url": ""}
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)

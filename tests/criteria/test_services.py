@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
-from werkzeug.security import generate_password_hash
 
 from cases import workflow
 from cases.models import Case, Notification
@@ -32,28 +31,14 @@ from observatory.db import data_version, session_scope
 from observatory.models import User
 from observatory.security import NotFound, PermissionDenied
 from tests.conftest import make_user
+from tests.factories import create_case
 
 FRAMEWORKS = Path(__file__).resolve().parents[2] / "criteria" / "frameworks"
 TOMORROW = date.today() + timedelta(days=1)
 NEXT_WEEK = date.today() + timedelta(days=7)
 
-CASE = {
-    "name": "Sistema de triaje de expedientes",
-    "institution": "Poder Judicial de Ejemplo",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": "Clasifica expedientes entrantes para priorizar la atención.",
-    "techniques": ["nlp", "classification"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2023,
-    "developer_type": "in_house",
-    "sources": [
-        {"url": "https://example.gob.pe/nota", "title": "Nota oficial", "type": "official"}
-    ],
-}
+# These tests create many accounts; scrypt (tested elsewhere) would dominate their time.
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,11 +53,13 @@ def user(session, people, who) -> User:
 def publish_case(app, people, **changes) -> tuple[int, str]:
     """A published case submitted by `people["submitter"]`; returns (id, ref)."""
     with session_scope(app) as session:
-        submitter = user(session, people, "submitter")
-        editor = user(session, people, "editor")
-        case = workflow.create_case(session, actor=submitter, raw=CASE | changes)
-        workflow.transition_case(session, actor=submitter, ref=case.ref, action="submit")
-        workflow.transition_case(session, actor=editor, ref=case.ref, action="publish")
+        case = create_case(
+            session,
+            submitter=user(session, people, "submitter"),
+            editor=user(session, people, "editor"),
+            state="published",
+            **changes,
+        )
         return case.id, case.ref
 
 
@@ -135,15 +122,6 @@ def submit(app, people, who, assignment_id, answers):
         return services.submit_review(
             session, actor=user(session, people, who), assignment_id=assignment_id, answers=answers
         )
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """These tests create many accounts; scrypt (tested elsewhere) would dominate their time."""
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
 
 
 @pytest.fixture
@@ -471,7 +449,7 @@ def test_assignment_rules(app, people, case, kwargs, code):
 
 def test_assignment_needs_a_published_case_and_an_open_framework(app, people, loaded):
     with session_scope(app) as session:
-        draft = workflow.create_case(session, actor=user(session, people, "submitter"), raw=CASE)
+        draft = create_case(session, submitter=user(session, people, "submitter"))
         fid = framework_id(app)
         with pytest.raises(ReviewError, match="case-not-public"):
             services.assign_reviewers(

@@ -16,7 +16,7 @@ from criteria.models import RegulatoryInstrument, Review, ReviewAssignment
 from observatory.db import get_session, session_scope
 from observatory.hooks import case_sections
 from observatory.models import User
-from tests.conftest import login, post
+from tests.conftest import post, switch_user
 from tests.criteria import test_services as shared
 from tests.criteria.test_services import (
     NEXT_WEEK,
@@ -28,8 +28,9 @@ from tests.criteria.test_services import (
     user,
 )
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 # The fixtures of the service tests (accounts, frameworks, a published case).
-fast_password_hashing = shared.fast_password_hashing
 people = shared.people
 loaded = shared.loaded
 case = shared.case
@@ -44,9 +45,7 @@ def sign_in(client, who: str) -> None:
         "r3": "r3@example.org",
         "submitter": "submitter@example.org",
     }
-    post(client, "/account/logout")
-    response = login(client, emails[who])
-    assert response.status_code == 302
+    switch_user(client, emails[who])
 
 
 def form_fields(fw, level: int, justification: str = "Documented.") -> dict:

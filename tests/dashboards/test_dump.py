@@ -17,28 +17,21 @@ from cases.services import load_starter_library
 from dashboards import dump as dump_module
 from dashboards.dump import DumpError, load_dump, read_dump, write_dump
 from observatory import cli
-from observatory.app import create_app
 from observatory.db import get_engine, session_scope
 from observatory.models import AuditEvent, User
-from tests.conftest import _fresh_database, make_user
+from tests.conftest import _fresh_database, make_app, make_user
 from tests.dashboards._opendata import SECRET, hidden_material
+from tests.factories import valid_case_record
 
-RECORD = {
-    "name": "Sistema de priorización de expedientes",
-    "institution": "Poder Judicial de Ejemplo",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": "Clasifica expedientes entrantes para priorizar la atención.",
-    "techniques": ["nlp", "classification"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2023,
-    "developer_type": "in_house",
-    "vulnerable_groups": ["people_in_poverty"],
-    "sources": [{"url": "https://example.gob.pe/nota", "title": "Nota", "type": "official"}],
-}
+
+def record(**changes) -> dict:
+    """A valid case record with a list field (vulnerable groups) that a dump must carry too."""
+    return (
+        valid_case_record(
+            name="Sistema de priorización de expedientes", vulnerable_groups=["people_in_poverty"]
+        )
+        | changes
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -106,7 +99,7 @@ def busy_library(app):
         sub, ed = session.get(User, submitter.id), session.get(User, editor.id)
 
         def new(**changes):
-            return workflow.create_case(session, actor=sub, raw=RECORD | changes).ref
+            return workflow.create_case(session, actor=sub, raw=record(**changes)).ref
 
         def move(ref, who, action, reason=""):
             workflow.transition_case(session, actor=who, ref=ref, action=action, reason=reason)
@@ -127,7 +120,7 @@ def busy_library(app):
                     session,
                     actor=sub,
                     ref=ref,
-                    raw=RECORD | {"name": name, "acronym": "V2", "year_ended": None},
+                    raw=record(name=name, acronym="V2", year_ended=None),
                     base_version=1,
                     comment="acronym",
                 )
@@ -154,15 +147,7 @@ def test_full_dump_round_trip_gives_the_same_cases_and_versions(
     # An empty database (on PostgreSQL the same one, emptied).
     (tmp_path / "restore").mkdir()
     url = _fresh_database(database_template, tmp_path / "restore")
-    restored = create_app(
-        {
-            "TESTING": True,
-            "ENV": "production",
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path / "instance2"),
-        }
-    )
+    restored = make_app(url, tmp_path / "instance2")
     try:
         with session_scope(restored) as session:
             assert session.exec(select(func.count()).select_from(Case)).one() == 0
@@ -283,14 +268,6 @@ def test_not_json_is_a_dump_error(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(DumpError, match="cannot read"):
         read_dump(path)
-
-
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path):
-    monkeypatch.setenv("OBSERVATORY_ENV", "development")
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_INSTANCE_PATH", str(tmp_path))
-    return database_url
 
 
 def test_dump_and_load_dump_commands_report_progress_and_a_summary(cli_env, app, tmp_path):

@@ -4,7 +4,6 @@ case-table query on a warm request."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -14,15 +13,15 @@ from cases import workflow
 from cases.models import Case
 from cases.services import load_starter_library
 from criteria.models import Assessment, AssessmentScore, FrameworkVersion
-from criteria.schema import load_framework_file
 from dashboards import services
 from dashboards.cache import DashboardCache, get_cache
 from dashboards.filters import DashboardFilters
 from observatory.db import bump_data_version, get_engine, session_scope
 from observatory.models import User
 from tests.conftest import make_user
+from tests.dashboards._opendata import add_framework
+from tests.factories import create_case
 
-UNESCO = Path(__file__).resolve().parents[2] / "criteria" / "frameworks" / "unesco-2021@1.0.yaml"
 PROPORTIONALITY = "proportionality_do_no_harm"
 TRANSPARENCY = "transparency_explainability"
 
@@ -42,24 +41,6 @@ SCORES = {
     ],
     "CHL": [{PROPORTIONALITY: 0, TRANSPARENCY: 0}, {PROPORTIONALITY: 1, TRANSPARENCY: 1}],
 }
-
-
-def add_framework(session, path: Path = UNESCO) -> FrameworkVersion:
-    """A framework version row as the criteria loader would store it."""
-    framework = load_framework_file(path)
-    document = framework.model_dump(mode="json", exclude_unset=True)
-    row = FrameworkVersion(
-        key=framework.key,
-        version=framework.version,
-        status="published",
-        method=framework.scoring.method,
-        title=document["title"],
-        document=document,
-        content_hash=framework.content_hash,
-    )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def seed_assessments(app, scores: dict = SCORES, *, tier: str = "unassessed") -> int:
@@ -281,24 +262,11 @@ def test_counts_change_on_the_next_request_after_publication(app, client):
     submitter = make_user(app, "submitter", institution="Poder Judicial", country="PER")
     editor = make_user(app, "editor")
     with session_scope(app) as session:
-        raw = {
-            "name": "Sistema de triaje de expedientes",
-            "institution": "Poder Judicial de Ejemplo",
-            "country": "PER",
-            "level": "national",
-            "branch": "judicial",
-            "sector": "justice",
-            "purpose": "Clasifica expedientes entrantes para priorizar la atención.",
-            "techniques": ["nlp"],
-            "decision_role": "recommends",
-            "lifecycle_status": "pilot",
-            "year_started": 2023,
-            "developer_type": "in_house",
-            "sources": [{"url": "https://example.gob.pe/n", "title": "Nota", "type": "official"}],
-        }
-        case = workflow.create_case(session, actor=session.get(User, submitter.id), raw=raw)
-        workflow.transition_case(
-            session, actor=session.get(User, submitter.id), ref=case.ref, action="submit"
+        case = create_case(
+            session,
+            submitter=session.get(User, submitter.id),
+            state="submitted",
+            name="Sistema de triaje de expedientes",
         )
         assert count() == 260  # submitted, not yet public
         workflow.transition_case(

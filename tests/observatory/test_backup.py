@@ -12,40 +12,26 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.security import generate_password_hash
 
 from cases import corrections, workflow
 from criteria import services
 from observatory import accounts, backup
-from observatory.app import create_app
 from observatory.bootstrap import initialise
 from observatory.db import get_engine, make_engine, session_scope, upgrade_schema
 from observatory.models import User
-from tests.conftest import BACKEND, PASSWORD, make_user
-from tests.criteria.test_services import CASE, rubric_answers
+from tests.conftest import BACKEND, PASSWORD, make_app, make_user
+from tests.criteria.test_services import rubric_answers
+from tests.factories import create_case
 
 STATES = ("draft", "submitted", "returned", "resubmitted", "published", "rejected")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Many accounts; scrypt itself is tested elsewhere."""
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
+# Many accounts; scrypt itself is tested elsewhere.
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _app(url: str, tmp_path: Path) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "ENV": "production",
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-        }
-    )
+    return make_app(url, tmp_path / "instance")
 
 
 def _sqlite_app(tmp_path: Path, name: str) -> Flask:
@@ -120,9 +106,7 @@ def fill(app: Flask) -> dict[str, int]:
             "withdrawn": [("submitter", "submit"), ("editor", "publish"), ("editor", "withdraw")],
         }
         for state, steps in moves.items():
-            case = workflow.create_case(
-                session, actor=submitter, raw=CASE | {"name": f"Sistema {state} «ñ» 😀"}
-            )
+            case = create_case(session, submitter=submitter, name=f"Sistema {state} «ñ» 😀")
             for actor, action in steps:
                 workflow.transition_case(
                     session, actor=who(actor), ref=case.ref, action=action, reason="Porque sí."
@@ -313,7 +297,7 @@ def test_damaged_files_are_refused_and_nothing_is_written(app, other_app, tmp_pa
     make_user(app, "editor")
     workflow_user = make_user(app, "submitter")
     with app.app_context(), session_scope(app) as session:
-        workflow.create_case(session, actor=session.get(User, workflow_user.id), raw=CASE)
+        create_case(session, submitter=session.get(User, workflow_user.id))
     file = tmp_path / "good.gz"
     backup.write_backup(get_engine(app), file)
     empty = table_rows(other_app)

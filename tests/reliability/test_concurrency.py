@@ -21,15 +21,16 @@ from observatory.db import data_version, get_engine, session_scope
 from observatory.models import User
 from tests.conftest import csrf_token, login, make_user
 from tests.criteria.test_services import (
-    CASE,
     assign,
     framework,
     framework_id,
     rubric_answers,
 )
+from tests.factories import case_form, create_case, valid_case_record
 from tests.reliability._race import race
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+NAME = valid_case_record()["name"]
 
 
 @pytest.fixture
@@ -71,20 +72,19 @@ def as_(app, people, who, action):
 def new_case(app, people, state="draft", **changes) -> str:
     """A case by `submitter`, moved to `state` (draft, submitted or published); its ref."""
     with session_scope(app) as session:
-        submitter = session.get(User, people["submitter"])
-        editor = session.get(User, people["editor"])
-        ref = workflow.create_case(session, actor=submitter, raw=CASE | changes).ref
-        if state in ("submitted", "published"):
-            workflow.transition_case(session, actor=submitter, ref=ref, action="submit")
-        if state == "published":
-            workflow.transition_case(session, actor=editor, ref=ref, action="publish")
-        return ref
+        return create_case(
+            session,
+            submitter=session.get(User, people["submitter"]),
+            editor=session.get(User, people["editor"]),
+            state=state,
+            **changes,
+        ).ref
 
 
 def save(ref, base, **changes):
     def action(session, actor):
         return workflow.update_case(
-            session, actor=actor, ref=ref, raw=CASE | changes, base_version=base
+            session, actor=actor, ref=ref, raw=valid_case_record(**changes), base_version=base
         )
 
     return action
@@ -142,7 +142,7 @@ def test_two_editors_saving_one_draft_at_once(app, people):
     assert conflict.theirs.number == 2 and conflict.theirs.data["name"] == names[winner]
     assert conflict.mine["name"] == names[loser]  # the loser keeps their text to compare
     case, versions, _events = case_state(app, ref)
-    assert versions == {1: (CASE["name"], False), 2: (names[winner], False)}
+    assert versions == {1: (NAME, False), 2: (names[winner], False)}
     assert case.name == names[winner] and case.version_number == 2
 
 
@@ -157,8 +157,8 @@ def test_two_editors_saving_one_published_case_at_once(app, people):
     winner, _loser = one_winner(outcomes, workflow.EditConflict)
     case, versions, events = case_state(app, ref)
     # The public keeps version 1 until an editor publishes the one pending update.
-    assert case.state == "update_proposed" and case.name == CASE["name"]
-    assert versions == {1: (CASE["name"], True), 2: (f"Actualización {'AB'[winner]}", False)}
+    assert case.state == "update_proposed" and case.name == NAME
+    assert versions == {1: (NAME, True), 2: (f"Actualización {'AB'[winner]}", False)}
     assert events.count("update_proposed") == 1
 
 
@@ -173,7 +173,7 @@ def test_two_editors_publishing_at_once(app, people):
     assert met
     one_winner(outcomes, workflow.WorkflowError)
     case, versions, events = case_state(app, ref)
-    assert case.state == "published" and versions == {1: (CASE["name"], True)}
+    assert case.state == "published" and versions == {1: (NAME, True)}
     assert events == ["draft", "submitted", "published"]
     assert data_version_of(app) == before + 1
     with session_scope(app) as session:
@@ -219,13 +219,13 @@ def test_an_edit_and_a_publication_at_once_never_publish_unreviewed_text(app, pe
         assert case.name == "Texto corregido por la editora" and case.version_number == 2
     else:  # the publication came first: the edit is refused and nothing was written
         assert isinstance(outcomes[0].error, workflow.EditConflict)
-        assert versions == {1: (CASE["name"], True)}
+        assert versions == {1: (NAME, True)}
     assert events == ["draft", "submitted", "published"]
 
 
 def test_two_submitters_creating_cases_at_once_get_distinct_refs(app, people):
     def create(session, actor):
-        return workflow.create_case(session, actor=actor, raw=CASE).ref
+        return workflow.create_case(session, actor=actor, raw=valid_case_record()).ref
 
     outcomes, met = race(
         get_engine(app),
@@ -402,8 +402,6 @@ def test_a_redraft_and_a_publication_at_once_never_unpublish(app, people, review
 def test_two_editors_saving_through_the_form_at_once(app, people):
     """Both loaded version 1 in their browser and press Save together: one 302, one 409 page
     in the loser's language with both versions, and their text still in the form."""
-    from tests.cases.test_workflow import FORM
-
     ref = new_case(app, people)
     clients = []
     for email, lang in (("editor@example.org", "en"), ("editor2@example.org", "pt")):
@@ -418,7 +416,7 @@ def test_two_editors_saving_through_the_form_at_once(app, people):
         client, token, lang = clients[index]
 
         def call():
-            form = FORM | {"name": names[index], "base_version": "1", "save": "draft"}
+            form = case_form(name=names[index], base_version="1", save="draft")
             return client.post(f"/cases/{ref}/edit?lang={lang}", data=form | {"csrf_token": token})
 
         return call
@@ -436,7 +434,7 @@ def test_two_editors_saving_through_the_form_at_once(app, people):
     }[clients[loser][2]]
     assert expected in html
     _case, versions, _events = case_state(app, ref)
-    assert versions == {1: (CASE["name"], False), 2: (names[1 - loser], False)}
+    assert versions == {1: (NAME, False), 2: (names[1 - loser], False)}
 
 
 def test_threads_without_the_gate_also_agree(app, people):

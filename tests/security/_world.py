@@ -18,10 +18,10 @@ from cases import corrections, workflow
 from criteria import services
 from criteria.services import AnswerIn
 from observatory import accounts
-from observatory.app import create_app
 from observatory.db import get_engine, session_scope
 from observatory.models import Role, User
-from tests.conftest import PASSWORD, _fresh_database
+from tests.conftest import PASSWORD, _fresh_database, make_app
+from tests.factories import valid_case_record
 
 NEXT_WEEK = date.today() + timedelta(days=7)
 
@@ -49,23 +49,11 @@ MARKERS = {
     "private_email": "zqxprivatemail",
 }
 
-BASE_CASE = {
-    "institution": "Ministerio de Justicia de Ejemplo",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "techniques": ["nlp", "classification"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2023,
-    "developer_type": "in_house",
-    "sources": [{"url": "https://example.gob.pe/nota", "title": "Nota", "type": "official"}],
-}
+INSTITUTION = "Ministerio de Justicia de Ejemplo"  # of the submitter and of their cases
 
 
 def case_record(name: str, purpose: str = "Clasifica expedientes entrantes.", **changes) -> dict:
-    return BASE_CASE | {"name": name, "purpose": purpose} | changes
+    return valid_case_record(institution=INSTITUTION, name=name, purpose=purpose) | changes
 
 
 def complete_answers(fw, justification: str = "Documented on the site.") -> dict[str, AnswerIn]:
@@ -99,23 +87,14 @@ class World:
     correction_id: int = 0
 
 
-def make_app(database_url: str, instance: Path) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "ENV": "production",
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(instance),
-            "LOGIN_MAX_FAILURES": 50,
-            "API_RATE_LIMIT": 0,  # these tests read the API far more than a minute allows
-        }
-    )
-
-
 def world_app(database_template: str, tmp_path: Path) -> Iterator[tuple[Flask, World]]:
     """An app on a fresh database holding the world (for module-scoped fixtures)."""
-    app = make_app(_fresh_database(database_template, tmp_path), tmp_path / "instance")
+    app = make_app(
+        _fresh_database(database_template, tmp_path),
+        tmp_path / "instance",
+        LOGIN_MAX_FAILURES=50,
+        API_RATE_LIMIT=0,  # these tests read the API far more than a minute allows
+    )
     world = build_world(app)
     yield app, world
     get_engine(app).dispose()
@@ -140,9 +119,7 @@ def build_world(app: Flask) -> World:
     m = MARKERS
     with app.test_request_context(), session_scope(app) as s:
         u = world.users
-        u["submitter"] = _user(
-            s, "submitter", "submitter@example.org", institution=BASE_CASE["institution"]
-        )
+        u["submitter"] = _user(s, "submitter", "submitter@example.org", institution=INSTITUTION)
         u["other_submitter"] = _user(
             s, "submitter", "other@example.org", institution="Ministerio de Salud", country="CHL"
         )

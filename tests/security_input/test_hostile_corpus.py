@@ -27,7 +27,6 @@ from html.parser import HTMLParser
 
 import openpyxl
 import pytest
-from werkzeug.security import generate_password_hash
 
 from cases import corrections, workflow
 from cases.models import Case
@@ -36,6 +35,9 @@ from criteria.services import AnswerIn
 from observatory.db import session_scope
 from observatory.models import User
 from tests.conftest import login, make_user, post
+from tests.factories import valid_case_record
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 # --------------------------------------------------------------------------------------------
 # The corpus
@@ -161,34 +163,18 @@ CASE_TEXT_FIELDS = [
 
 
 def hostile_record(tag: str = "") -> dict:
-    record = {
-        "country": "PER",
-        "level": "national",
-        "branch": "judicial",
-        "sector": "justice",
-        "techniques": ["nlp"],
-        "decision_role": "recommends",
-        "lifecycle_status": "pilot",
-        "year_started": 2023,
-        "developer_type": "vendor",
-        "documentation_url": "javascript:alert(1)//http://x",
-        "sources": [
+    record = valid_case_record(
+        developer_type="vendor",
+        documentation_url="javascript:alert(1)//http://x",
+        sources=[
             {"url": 'https://example.gob.pe/a?q="><script>alert(1)</script>', "title": "t"},
             {"url": "", "title": hostile(f"{tag}source-title", 3), "type": "official"},
         ],
-    }
+    )
     for index, name in enumerate(CASE_TEXT_FIELDS):
         limit = workflow.TEXT_LIMITS[name]
         record[name] = hostile(f"{tag}{name}", index)[:limit]
     return record
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
 
 
 @pytest.fixture
