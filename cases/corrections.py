@@ -193,20 +193,27 @@ def corrections_for_case(session: Session, case_id: int) -> list[Correction]:
     return list(session.exec(statement).all())
 
 
+# Built once: the case page runs it on every request. Only the public columns.
+_CORRECTIONS = Correction.__table__
+_PUBLIC_CORRECTIONS = (
+    sa.select(
+        _CORRECTIONS.c.id,
+        _CORRECTIONS.c.status,
+        _CORRECTIONS.c.text,
+        _CORRECTIONS.c.source_url,
+        _CORRECTIONS.c.reply,
+        _CORRECTIONS.c.created_at,
+        _CORRECTIONS.c.replied_at,
+    )
+    .where(_CORRECTIONS.c.case_id == sa.bindparam("case_id"))
+    .order_by(sa.desc(_CORRECTIONS.c.created_at), sa.desc(_CORRECTIONS.c.id))
+)
+
+
 def public_corrections(session: Session, case_id: int) -> list[PublicCorrection]:
     """The corrections of a case as the public sees them (no e-mail, no author), newest first."""
-    return [
-        PublicCorrection(
-            id=row.id,
-            status=row.status,
-            text=row.text,
-            source_url=row.source_url,
-            reply=row.reply,
-            created_at=row.created_at,
-            replied_at=row.replied_at,
-        )
-        for row in corrections_for_case(session, case_id)
-    ]
+    rows = session.connection().execute(_PUBLIC_CORRECTIONS, {"case_id": case_id})
+    return [PublicCorrection(**row._mapping) for row in rows]
 
 
 def open_corrections(session: Session, *, actor: User | None) -> list[QueueItem]:

@@ -236,12 +236,16 @@ def public_history(session: Session, case: Case) -> list[VersionView]:
     return views
 
 
+# Built once: the case page runs it on every request.
+_NEWEST_PUBLISHED = sa.select(sa.func.max(CaseVersion.__table__.c.number)).where(
+    CaseVersion.__table__.c.case_id == sa.bindparam("case_id"),
+    CaseVersion.__table__.c.published.is_(True),
+)
+
+
 def published_version_number(session: Session, case_id: int) -> int | None:
     """The number of the newest published version of a case (None if it has none)."""
-    statement = select(sa.func.max(CaseVersion.number)).where(
-        CaseVersion.case_id == case_id, CaseVersion.published.is_(True)
-    )
-    return session.exec(statement).one()
+    return session.connection().execute(_NEWEST_PUBLISHED, {"case_id": case_id}).scalar()
 
 
 def verified_on(case: Case) -> date | None:

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from cases import case_facts, citation, corrections, history, services
@@ -128,7 +129,7 @@ def _iso_day(value: object) -> str:
         return str(value or "")
 
 
-def _detail_page(session: Session, case: Case) -> CaseDetailPage:
+def _detail_page(session: Session, case: Case | Row) -> CaseDetailPage:
     """Gather what the case page shows (no queries from the template)."""
     today = date.today()
     verified = history.verified_on(case)
@@ -158,7 +159,7 @@ def _detail_page(session: Session, case: Case) -> CaseDetailPage:
     )
 
 
-def _render_detail(session: Session, case: Case, form: CorrectionForm | None):
+def _render_detail(session: Session, case: Case | Row, form: CorrectionForm | None):
     """Render the case page with the given suggestion form (blank, or with errors), or with
     a link to the form (None: the page then uses no session and can be cached)."""
     return render_template(
@@ -182,7 +183,7 @@ def detail(ref: str):
 
     def render() -> str:
         session = get_session()
-        return _render_detail(session, services.get_published_case(session, ref), None)
+        return _render_detail(session, services.published_case_record(session, ref), None)
 
     return anonymous_page("cases.detail", render, extra=(current_app.config["STALE_AFTER_DAYS"],))
 

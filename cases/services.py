@@ -55,10 +55,18 @@ RECORD_FIELDS = (
 )
 
 
+# Statements of the case page, built once (it runs them on every request; building a
+# statement costs about as much as running it).
+_TECHNIQUES_OF_CASE = sa.select(CaseTechnique.__table__.c.technique).where(
+    CaseTechnique.__table__.c.case_id == sa.bindparam("case_id")
+)
+_CASE_BY_REF = sa.select(Case.__table__).where(Case.__table__.c.ref == sa.bindparam("ref"))
+
+
 def case_techniques(session: Session, case_id: int) -> list[str]:
     """The technique keys of a case, sorted."""
-    statement = select(CaseTechnique.technique).where(CaseTechnique.case_id == case_id)
-    return sorted(session.exec(statement).all())
+    rows = session.connection().execute(_TECHNIQUES_OF_CASE, {"case_id": case_id})
+    return sorted(rows.scalars())
 
 
 def record_data(case: Case, techniques: Iterable[str]) -> dict:
@@ -202,6 +210,16 @@ def get_published_case(session: Session, ref: str) -> Case:
     if case is None or case.state not in PUBLIC_STATES:
         raise NotFound(ref)
     return case
+
+
+def published_case_record(session: Session, ref: str) -> sa.Row:
+    """The public case with this reference as a read-only row with the same attributes as a
+    Case (what the case page reads: one Core query, no ORM bookkeeping); NotFound if absent or
+    not public."""
+    row = session.connection().execute(_CASE_BY_REF, {"ref": ref.upper()}).first()
+    if row is None or row.state not in PUBLIC_STATES:
+        raise NotFound(ref)
+    return row
 
 
 def cases_of_submitter(session: Session, *, actor_id: int) -> list[Case]:

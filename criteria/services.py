@@ -2388,30 +2388,42 @@ def level_label(framework: Framework, key: str | None) -> dict[str, str] | None:
     return None
 
 
+# One Core statement, built once (it runs on every case page, and the ORM's bookkeeping costs
+# more than the query): the published assessments of a case with their framework version's
+# columns, if the case is public.
+_ASSESSMENTS, _VERSIONS, _CASES = Assessment.__table__, FrameworkVersion.__table__, Case.__table__
+_PUBLISHED_ASSESSMENTS = (
+    sa.select(
+        _ASSESSMENTS,
+        _VERSIONS.c.key.label("framework_key"),
+        _VERSIONS.c.version.label("framework_version"),
+        _VERSIONS.c.title.label("framework_title"),
+        _VERSIONS.c.method.label("framework_method"),
+        _VERSIONS.c.content_hash.label("framework_hash"),
+    )
+    .join(_VERSIONS, _VERSIONS.c.id == _ASSESSMENTS.c.framework_id)
+    .join(_CASES, _CASES.c.id == _ASSESSMENTS.c.case_id)
+    .where(
+        _ASSESSMENTS.c.case_id == sa.bindparam("case_id"),
+        _ASSESSMENTS.c.status == "published",
+        _CASES.c.state.in_(PUBLIC_STATES),
+    )
+    .order_by(sa.desc(_ASSESSMENTS.c.published_at), sa.desc(_ASSESSMENTS.c.id))
+)
+
+
 def published_assessments(session: Session, case_id: int) -> list[PublishedAssessment]:
     """The published assessments of a public case, newest first (anyone may read them).
 
     Only assessments with status published of a case in a public state: drafts, reviews and
     non-public cases never appear. Reads only.
     """
-    case = session.get(Case, case_id)
-    if case is None or case.state not in PUBLIC_STATES:
-        return []
-    statement = (
-        select(Assessment)
-        .where(Assessment.case_id == case_id, Assessment.status == "published")
-        .order_by(sa.desc(Assessment.published_at), sa.desc(Assessment.id))
-    )
     results = []
-    for assessment in session.exec(statement).all():
-        # The document is only read when the framework is not cached yet (it is large JSON).
-        version = session.get(
-            FrameworkVersion,
-            assessment.framework_id,
-            options=[sa.orm.defer(FrameworkVersion.document)],
-        )
-        framework = framework_of(version)
-        items = assessment.result.get("items", {})
+    for row in session.connection().execute(_PUBLISHED_ASSESSMENTS, {"case_id": case_id}):
+        framework = _FRAMEWORK_CACHE.get(row.framework_hash)
+        if framework is None:  # the first page of this version: validate its document once
+            framework = framework_of(session.get(FrameworkVersion, row.framework_id))
+        items = row.result.get("items", {})
         criteria = []
         for item in framework.items:
             entry = items.get(item.key, {})
@@ -2429,29 +2441,29 @@ def published_assessments(session: Session, case_id: int) -> list[PublishedAsses
                     flagged=bool(entry.get("flagged")),
                 )
             )
-        scores = assessment.result.get("scores", {})
+        scores = row.result.get("scores", {})
         results.append(
             PublishedAssessment(
-                id=assessment.id,
-                case_id=assessment.case_id,
-                framework_key=version.key,
-                framework_version=version.version,
-                framework_title=dict(version.title),
-                method=version.method,
+                id=row.id,
+                case_id=row.case_id,
+                framework_key=row.framework_key,
+                framework_version=row.framework_version,
+                framework_title=dict(row.framework_title),
+                method=row.framework_method,
                 criteria=criteria,
-                common_tier=assessment.common_tier,
-                tier_provisional=assessment.tier_provisional,
+                common_tier=row.common_tier,
+                tier_provisional=row.tier_provisional,
                 level_key=scores.get("level_key"),
                 level_label=level_label(framework, scores.get("level_key")),
                 overall_kind=scores.get("overall_kind"),
-                overall_score=assessment.overall_score,
-                n_reviewers=assessment.n_reviewers,
-                alpha=assessment.alpha,
-                recommendations=list(assessment.recommendations),
-                method_note=assessment.method_note,
-                published_at=assessment.published_at,
-                is_example=assessment.is_example,
-                flags=list(assessment.result.get("flags", [])),
+                overall_score=row.overall_score,
+                n_reviewers=row.n_reviewers,
+                alpha=row.alpha,
+                recommendations=list(row.recommendations),
+                method_note=row.method_note,
+                published_at=row.published_at,
+                is_example=row.is_example,
+                flags=list(row.result.get("flags", [])),
             )
         )
     return results

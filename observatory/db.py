@@ -115,12 +115,20 @@ def current_revision(engine: Engine) -> str | None:
         return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+_DATA_VERSION_QUERY: sa.Select | None = None
+
+
 def data_version(session: Session) -> int:
     """The number every write bumps; caches key on it so they stay right across workers."""
-    from observatory.models import DataVersion
+    global _DATA_VERSION_QUERY
+    if _DATA_VERSION_QUERY is None:
+        from observatory.models import DataVersion
 
-    row = session.get(DataVersion, 1)
-    return row.version if row else 0
+        table = DataVersion.__table__
+        _DATA_VERSION_QUERY = sa.select(table.c.version).where(table.c.id == 1)
+    # A Core statement built once, on the session's connection (same transaction): every
+    # cached page asks, and the ORM's machinery costs several times the query itself here.
+    return session.connection().execute(_DATA_VERSION_QUERY).scalar() or 0
 
 
 def bump_data_version(session: Session) -> None:
