@@ -9,7 +9,7 @@ extras, and reports every value it cannot map instead of guessing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -208,6 +208,13 @@ class ImportMapping:
     sources: tuple[SourceRule, ...] = ()
     default_sources: tuple[dict, ...] = ()
     provenance: Mapping[str, FieldRule] = field(default_factory=dict)
+
+    def source_columns(self) -> set[str]:
+        """The columns the sources are made from."""
+        found: set[str] = set()
+        for source in self.sources:
+            found |= source.referenced_columns()
+        return found
 
     def referenced_columns(self) -> set[str]:
         """Every column the mapping reads (all must exist in the file)."""
@@ -904,27 +911,138 @@ class _RowMapper:
         return found
 
 
+class _Column:
+    """What one rule made of each distinct combination of the cells it reads.
+
+    Register files repeat their values heavily (a few countries, sectors, levels, the same
+    institutions), so each combination is mapped once and its value and issues are given again
+    to every later row with the same cells. A rule whose cells are nearly all different (names,
+    descriptions, links) stops remembering after a trial, so it costs little there.
+    """
+
+    TRIAL = 2000  # rows before the share of repeats is judged
+    MIN_REPEATS = 0.2
+
+    def __init__(self, columns: set[str]) -> None:
+        self.columns = tuple(sorted(columns))
+        self.memo: dict[Any, tuple[Any, tuple[Issue, ...]]] | None = {}
+        self.seen = self.repeats = 0
+
+    def values(
+        self,
+        mapping: ImportMapping,
+        rows: list[Mapping[str, Any]],
+        issues: list[list[Issue]],
+        compute: Callable[[_RowMapper], Any],
+    ) -> list[Any]:
+        """`compute` for each row (given a mapper of that row), its issues added to the row's."""
+        found: list[Any] = []
+        columns = self.columns
+        single = columns[0] if len(columns) == 1 else None
+        for values, row_issues in zip(rows, issues, strict=True):
+            memo = self.memo
+            key: Any = None
+            hit = None
+            if memo is not None:
+                if single is not None:
+                    cell = values.get(single, "")
+                    # 1, 1.0 and True are equal in Python but not as cells: keep the type.
+                    key = cell if type(cell) is str else (type(cell), cell)
+                else:
+                    cells = tuple(values.get(column, "") for column in columns)
+                    key = (cells, tuple(map(type, cells)))
+                try:
+                    hit = memo.get(key)
+                except TypeError:  # a list or object cell (JSON) cannot be a key
+                    key = None
+                self.seen += 1
+                if hit is not None:
+                    self.repeats += 1
+                elif self.seen >= self.TRIAL and self.repeats < self.MIN_REPEATS * self.seen:
+                    self.memo = memo = None
+            if hit is None:
+                mapper = _RowMapper(mapping, values)
+                value = compute(mapper)
+                hit = (value, tuple(mapper.issues))
+                if memo is not None and key is not None:
+                    memo[key] = (_fresh(value), hit[1])
+                found.append(value)
+            else:
+                found.append(_fresh(hit[0]))
+            if hit[1]:
+                row_issues.extend(hit[1])
+        return found
+
+
+class MappingMemo:
+    """The remembered values of every rule of one mapping, kept over the blocks of one file.
+
+    Everything a rule computes depends only on the cells it reads and on the mapping, so a memo
+    serves one mapping only.
+    """
+
+    def __init__(self, mapping: ImportMapping) -> None:
+        self.mapping = mapping
+        self.fields = {name: _Column(r.referenced_columns()) for name, r in mapping.fields.items()}
+        self.sources = _Column(mapping.source_columns())
+        self.provenance = {
+            name: _Column(rule.referenced_columns()) for name, rule in mapping.provenance.items()
+        }
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a remembered value that a row may own (lists, and the dicts of sources)."""
+    if isinstance(value, list):
+        return [dict(item) if isinstance(item, dict) else item for item in value]
+    return value
+
+
 def apply_mapping(mapping: ImportMapping, values: Mapping[str, Any]) -> MappedRow:
     """Turn one row into a raw record, provenance extras and issues (never raises for data)."""
-    mapper = _RowMapper(mapping, values)
-    raw: dict[str, Any] = {}
+    return map_rows(mapping, [values])[0]
+
+
+def map_rows(
+    mapping: ImportMapping, rows: list[Mapping[str, Any]], memo: MappingMemo | None = None
+) -> list[MappedRow]:
+    """`apply_mapping` for many rows, column by column: each rule maps each distinct
+    combination of its cells once (remembered over calls that share the `memo`). Each row's
+    issues come in the same order as from `apply_mapping`: fields, sources, provenance."""
+    if memo is None:
+        memo = MappingMemo(mapping)
+    elif memo.mapping is not mapping:
+        raise ValueError("the memo was made for another mapping")
+    raws: list[dict[str, Any]] = [{} for _ in rows]
+    issues: list[list[Issue]] = [[] for _ in rows]
     for name, rule in mapping.fields.items():
-        value = mapper.apply(rule)
-        if value is not _MISSING and value is not None and value != "":
-            raw[name] = value
-    for name, value in mapping.defaults.items():
-        if raw.get(name) in (None, "", []):
-            raw[name] = value
-    sources = mapper.sources()
-    seen = {source["url"] for source in sources}
-    sources += [dict(s) for s in mapping.default_sources if s["url"] not in seen]
-    if sources:
-        raw["sources"] = sources
-    extras: dict[str, Any] = {}
+        column = memo.fields[name].values(
+            mapping, rows, issues, lambda mapper, rule=rule: mapper.apply(rule)
+        )
+        for raw, value in zip(raws, column, strict=True):
+            if value is not _MISSING and value is not None and value != "":
+                raw[name] = value
+    if mapping.defaults:
+        for raw in raws:
+            for name, value in mapping.defaults.items():
+                if raw.get(name) in (None, "", []):
+                    raw[name] = value
+    column = memo.sources.values(mapping, rows, issues, lambda mapper: mapper.sources())
+    for raw, sources in zip(raws, column, strict=True):
+        seen = {source["url"] for source in sources}
+        sources += [dict(s) for s in mapping.default_sources if s["url"] not in seen]
+        if sources:
+            raw["sources"] = sources
+    extras: list[dict[str, Any]] = [{} for _ in rows]
     for name, rule in mapping.provenance.items():
-        value = mapper.apply(rule)
-        extras[name] = None if value is _MISSING else value
-    original_id = ""
-    if mapping.original_id:
-        original_id = clean_text(values.get(mapping.original_id, ""), single_line=True)
-    return MappedRow(raw=raw, extras=extras, original_id=original_id, issues=mapper.issues)
+        column = memo.provenance[name].values(
+            mapping, rows, issues, lambda mapper, rule=rule: mapper.apply(rule)
+        )
+        for extra, value in zip(extras, column, strict=True):
+            extra[name] = None if value is _MISSING else value
+    mapped = []
+    for values, raw, extra, row_issues in zip(rows, raws, extras, issues, strict=True):
+        original_id = ""
+        if mapping.original_id:
+            original_id = clean_text(values.get(mapping.original_id, ""), single_line=True)
+        mapped.append(MappedRow(raw=raw, extras=extra, original_id=original_id, issues=row_issues))
+    return mapped

@@ -197,7 +197,7 @@ def read_csv(data: bytes, *, encoding: str | None = None) -> Table:
     try:
         for record in reader:
             line, start = start, reader.line_num + 1
-            if not record or all(not cell.strip() for cell in record):
+            if not "".join(record).strip():  # no cells, or only blank ones
                 continue
             if columns is None:
                 columns = _header(record, line)

@@ -17,21 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from cases.importing.bulk import SearchIndexWriter, SearchText, insert_rows
 from cases.importing.mapping import (
     ImportMapping,
     Issue,
+    MappedRow,
     MappingError,
-    apply_mapping,
+    MappingMemo,
     builtin_mapping,
     builtin_mappings,
     identity_mapping,
     load_mapping,
+    map_rows,
 )
 from cases.importing.readers import (
     FILE_FORMATS,
@@ -43,7 +45,7 @@ from cases.importing.readers import (
     read_table,
 )
 from cases.models import Case, CaseEvent, CaseTechnique, CaseVersion, ImportRun
-from cases.services import RECORD_FIELDS, build_search_text
+from cases.services import RECORD_FIELDS
 from cases.workflow import CaseValidationError, validate_record
 from observatory.accounts import audit
 from observatory.db import bump_data_version
@@ -55,6 +57,7 @@ TARGET_STATES = ("published", "submitted")
 CLOSED_STATES = ("withdrawn", "rejected")
 IDENTITY_COLUMNS = {"name", "institution", "country"}
 MAX_KEY_LENGTH = 250
+PLAN_BLOCK = 2000  # rows mapped at a time (bounds the memory of the raw records)
 WRITE_CHUNK = 5000  # new cases written per batch (bounds the memory of the write)
 Progress = Callable[[str, int, int], None]
 
@@ -227,10 +230,16 @@ def plan_import(
         report.file_errors.append(Issue("empty-file", "the file has a header but no rows"))
     today = date.today()
     total = len(table.rows)
-    for index, source_row in enumerate(table.rows, start=1):
-        report.rows.append(_plan_row(chosen, source_row, status, today))
-        if progress and (index % 250 == 0 or index == total):
-            progress("check", index, total)
+    memo = MappingMemo(chosen)
+    # Mapped a block at a time (column by column, see map_rows), then checked row by row.
+    for start in range(0, total, PLAN_BLOCK):
+        block = table.rows[start : start + PLAN_BLOCK]
+        mapped_rows = map_rows(chosen, [source_row.values for source_row in block], memo)
+        for index, (source_row, mapped) in enumerate(zip(block, mapped_rows, strict=True)):
+            report.rows.append(_plan_row(chosen, source_row, mapped, status, today))
+            done = start + index + 1
+            if progress and (done % 250 == 0 or done == total):
+                progress("check", done, total)
     _assign_keys(chosen, report.rows)
     _compare_with_library(session, chosen.register, report.rows)
     report.seconds = time.perf_counter() - started
@@ -311,11 +320,12 @@ def _fingerprint(data: dict, extras: dict) -> str:
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _plan_row(mapping: ImportMapping, source_row, status: str, today: date) -> RowReport:
+def _plan_row(
+    mapping: ImportMapping, source_row, mapped: MappedRow, status: str, today: date
+) -> RowReport:
     row = RowReport(number=source_row.number, values=source_row.values)
     for problem in source_row.problems:
         row.add(Issue(problem.code, str(problem).removeprefix(f"line {problem.line}: ")))
-    mapped = apply_mapping(mapping, source_row.values)
     row.extras, row.original_id = mapped.extras, mapped.original_id
     row.name = cell_text(mapped.raw.get("name", ""))[:300]
     for issue in mapped.issues:
@@ -373,8 +383,16 @@ def _validation_issue(mapping: ImportMapping, raw: dict, name: str, code: str) -
     )
 
 
-def _key_part(value: Any) -> str:
-    return fold_label(value)
+def _key_part(value: Any, folds: dict[Any, str]) -> str:
+    """fold_label of a key cell, folding each distinct cell once (countries, institutions…)."""
+    key = value if type(value) is str else (type(value), value)  # True == 1, not as cells
+    try:
+        folded = folds.get(key)
+    except TypeError:  # a list or object cell (JSON)
+        return fold_label(value)
+    if folded is None:
+        folded = folds[key] = fold_label(value)
+    return folded
 
 
 def _assign_keys(mapping: ImportMapping, rows: list[RowReport]) -> None:
@@ -387,7 +405,8 @@ def _assign_keys(mapping: ImportMapping, rows: list[RowReport]) -> None:
     """
     candidates = mapping.key_candidates
     key_columns = {column for candidate in candidates for column in candidate}
-    parts = [{c: _key_part(row.values.get(c, "")) for c in key_columns} for row in rows]
+    folds: dict[Any, str] = {}
+    parts = [{c: _key_part(row.values.get(c, ""), folds) for c in key_columns} for row in rows]
     usable: list[list[int]] = []
     for row, folded in zip(rows, parts, strict=True):
         levels = [i for i, columns in enumerate(candidates) if all(folded[c] for c in columns)]
@@ -580,20 +599,11 @@ def _next_numbers(session: Session, countries: set[str]) -> dict[str, int]:
     return highest
 
 
-def _insert(session: Session, model: type, rows: list[dict]) -> None:
-    """INSERT the rows (all with the same keys) as one Core executemany in the session's
-    transaction; nothing for no rows. (On PostgreSQL, psycopg pipelines the executemany; a
-    RETURNING clause, which makes SQLAlchemy send multi-row VALUES instead, measured several
-    times slower.)"""
-    if rows:
-        session.execute(sa.insert(model.__table__), rows)
-
-
-def _columns(data: dict) -> dict[str, Any]:
+def _columns(data: dict, search_text: SearchText) -> dict[str, Any]:
     values = {name: data[name] for name in RECORD_FIELDS if name not in ("techniques",)}
     lv = data.get("last_verified")
     values["last_verified"] = date.fromisoformat(lv) if isinstance(lv, str) and lv else None
-    values["search_text"] = build_search_text(SimpleNamespace(**values))
+    values["search_text"] = search_text(values)
     return values
 
 
@@ -645,7 +655,12 @@ def _write(
     total = len(new_rows) + len(changed_rows)
     numbers = _next_numbers(session, {row.data["country"] for row in new_rows})
     state = "published" if publish else "submitted"
-    # Core executemany in chunks: no ORM object per row (the ORM's bulk path splits the rows
+    search_text = SearchText()
+    # The full-text index is written per chunk rather than by a trigger per row; the triggers
+    # are back before the commit.
+    search_index = SearchIndexWriter(session)
+    search_index.suspend()
+    # COPY / executemany in chunks: no ORM object per row (the ORM's bulk path splits the rows
     # into many small batches), and only one chunk of row dictionaries alive at a time.
     for start in range(0, len(new_rows), WRITE_CHUNK):
         chunk = new_rows[start : start + WRITE_CHUNK]
@@ -653,7 +668,7 @@ def _write(
         for row in chunk:
             country = row.data["country"]
             numbers[country] += 1
-            values = _columns(row.data)
+            values = _columns(row.data, search_text)
             values.update(
                 ref=f"{country}-{numbers[country]:04d}",
                 state=state,
@@ -668,9 +683,9 @@ def _write(
             )
             case_rows.append(values)
             row.ref = values["ref"]
-        # A plain executemany, then one query for the ids: RETURNING in parameter order would
-        # make SQLite run one INSERT per row.
-        _insert(session, Case, case_rows)
+        # A plain insert, then one query for the ids: RETURNING in parameter order would make
+        # SQLite run one INSERT per row.
+        insert_rows(session, Case, case_rows)
         del case_rows
         ids = dict(
             session.execute(
@@ -681,7 +696,8 @@ def _write(
         )
         for row in chunk:
             row.case_id = ids[row.key]
-        _insert(
+        search_index.index(list(ids.values()))
+        insert_rows(
             session,
             CaseVersion,
             [
@@ -697,7 +713,7 @@ def _write(
                 for row in chunk
             ],
         )
-        _insert(
+        insert_rows(
             session,
             CaseTechnique,
             [
@@ -706,7 +722,7 @@ def _write(
                 for technique in row.data["techniques"]
             ],
         )
-        _insert(
+        insert_rows(
             session,
             CaseEvent,
             [
@@ -725,7 +741,10 @@ def _write(
         if progress:
             progress("write", start + len(chunk), total)
     if changed_rows:
-        _write_changes(session, report, changed_rows, actor_id, now, provenance, comment)
+        _write_changes(
+            session, report, changed_rows, actor_id, now, provenance, comment, search_index
+        )
+    search_index.restore()
     if progress:
         progress("write", total, total)
     run.finished_at = utcnow()
@@ -754,6 +773,7 @@ def _write_changes(
     now,
     provenance: Callable[..., dict],
     comment: str,
+    search_index: SearchIndexWriter,
 ) -> None:
     """New versions for changed rows: published at once, or a pending update to moderate."""
     publish = report.target_state == "published"
@@ -774,6 +794,7 @@ def _write_changes(
         ).all()
     )
     updates, versions, events, retagged = [], [], [], []
+    search_text = SearchText()
     for row in rows:
         state, published_at, detail = current[row.case_id]
         number = latest.get(row.case_id, 0) + 1
@@ -791,7 +812,7 @@ def _write_changes(
         else:
             target = state
         if publish or not public:
-            update.update(_columns(row.data))
+            update.update(_columns(row.data, search_text))
             update["version_number"] = number
             retagged.append(row)
         if publish:
@@ -821,9 +842,11 @@ def _write_changes(
                     "at": now,
                 }
             )
+    search_index.unindex(ids)
     session.execute(sa.update(Case), updates)
-    _insert(session, CaseVersion, versions)
-    _insert(session, CaseEvent, events)
+    search_index.index(ids)
+    insert_rows(session, CaseVersion, versions)
+    insert_rows(session, CaseEvent, events)
     if retagged:
         session.execute(
             sa.delete(CaseTechnique).where(CaseTechnique.case_id.in_([r.case_id for r in retagged]))
@@ -833,7 +856,7 @@ def _write_changes(
             for row in retagged
             for technique in row.data["techniques"]
         ]
-        _insert(session, CaseTechnique, techniques)
+        insert_rows(session, CaseTechnique, techniques)
 
 
 def import_history(session: Session, *, actor: User, limit: int = 100) -> list[ImportRun]:
