@@ -79,9 +79,9 @@ def crosstab(
     if frame.empty:
         wide = pd.DataFrame(index=pd.Index([], name=index))
     else:
-        wide = frame.pivot_table(
-            index=index, columns=columns, values=value, aggfunc="sum", fill_value=0
-        )
+        # groupby + unstack: what pivot_table does, without its generic machinery (a third of
+        # the time on a large cube).
+        wide = frame.groupby([index, columns])[value].sum().unstack(columns, fill_value=0)
     wanted = list(column_order) if column_order is not None else sorted(wide.columns)
     wide = wide.reindex(columns=wanted, fill_value=0)
     if index_order is not None:

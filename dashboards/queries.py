@@ -86,7 +86,9 @@ def case_conditions(filters: DashboardFilters) -> list[Any]:
 
 
 def _rows(session: Session, statement) -> list[tuple]:
-    return [tuple(row) for row in session.execute(statement).all()]
+    # Core execution on the session's connection: these are plain column tuples, and the ORM's
+    # per-row loading machinery costs more than the framing of a large cube.
+    return [tuple(row) for row in session.connection().execute(statement)]
 
 
 def case_cube(session: Session, filters: DashboardFilters) -> list[tuple]:
@@ -205,8 +207,11 @@ def tier_counts(session: Session, framework_id: int, filters: DashboardFilters) 
     return _rows(session, statement)
 
 
-def country_cases(session: Session, country: str, filters: DashboardFilters) -> list[tuple]:
-    """The published cases of one country, by name (`CASE_LIST_COLUMNS`)."""
+def country_cases(
+    session: Session, country: str, filters: DashboardFilters, *, limit: int, offset: int = 0
+) -> list[tuple]:
+    """One page of the published cases of one country, by name (`CASE_LIST_COLUMNS`); their
+    number is the country's sum in `case_cube`."""
     statement = (
         select(
             Case.ref,
@@ -220,13 +225,26 @@ def country_cases(session: Session, country: str, filters: DashboardFilters) -> 
         )
         .where(Case.country == country, *case_conditions(filters))
         .order_by(Case.name, Case.ref)
+        .limit(limit)
+        .offset(offset)
     )
     return _rows(session, statement)
 
 
-def high_risk_cases(session: Session, country: str, filters: DashboardFilters) -> list[tuple]:
-    """Published cases of one country that a published assessment put in a high or prohibited
-    common tier, with the framework version that did (`HIGH_RISK_COLUMNS`)."""
+def _high_risk_conditions(country: str, filters: DashboardFilters) -> list[Any]:
+    return [
+        Case.country == country,
+        Assessment.status == PUBLISHED,
+        Assessment.common_tier.in_(HIGH_RISK_TIERS),
+        *case_conditions(filters),
+    ]
+
+
+def high_risk_cases(
+    session: Session, country: str, filters: DashboardFilters, *, limit: int, offset: int = 0
+) -> list[tuple]:
+    """One page of the published cases of one country that a published assessment put in a high
+    or prohibited common tier, with the framework version that did (`HIGH_RISK_COLUMNS`)."""
     statement = (
         select(
             Case.ref,
@@ -239,15 +257,23 @@ def high_risk_cases(session: Session, country: str, filters: DashboardFilters) -
         )
         .join(Assessment, Assessment.case_id == Case.id)
         .join(FrameworkVersion, FrameworkVersion.id == Assessment.framework_id)
-        .where(
-            Case.country == country,
-            Assessment.status == PUBLISHED,
-            Assessment.common_tier.in_(HIGH_RISK_TIERS),
-            *case_conditions(filters),
-        )
-        .order_by(Case.name, FrameworkVersion.key, FrameworkVersion.version)
+        .where(*_high_risk_conditions(country, filters))
+        .order_by(Case.name, FrameworkVersion.key, FrameworkVersion.version, Case.ref)
+        .limit(limit)
+        .offset(offset)
     )
     return _rows(session, statement)
+
+
+def high_risk_count(session: Session, country: str, filters: DashboardFilters) -> int:
+    """How many rows `high_risk_cases` has in all (a case once per framework version)."""
+    statement = (
+        select(func.count())
+        .select_from(Case)
+        .join(Assessment, Assessment.case_id == Case.id)
+        .where(*_high_risk_conditions(country, filters))
+    )
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def country_instruments(session: Session, country: str) -> list[tuple]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 from flask_babel import format_decimal
@@ -68,6 +69,7 @@ INSTRUMENT_STATUSES = {
     "superseded": _l("Superseded"),
 }
 SCALES = {"rubric": (0.0, 4.0), "check": (0.0, 1.0)}
+COUNTRY_LIST_SIZE = 100  # rows per page of a country report's case and high-risk lists
 
 
 # --- what views receive ----------------------------------------------------------------------
@@ -94,11 +96,19 @@ class Table:
 
     def formatted(self) -> Table:
         """A copy whose `display` holds every cell formatted for the current language."""
+        numbers: dict[tuple[type, Any], str] = {}  # counts repeat; Babel is slow per call
+
+        def number(value: Any) -> str:
+            key = (type(value), value)
+            if key not in numbers:
+                numbers[key] = format_decimal(value)
+            return numbers[key]
+
         display = tuple(
             tuple(
                 column.missing
                 if value is None
-                else format_decimal(value)
+                else number(value)
                 if column.kind != "text"
                 else str(value)
                 for column, value in zip(self.columns, row, strict=True)
@@ -228,15 +238,49 @@ class FilterOptions:
     countries: list[tuple[str, str]]
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """Where one page of a long list stands: its number (from 1), its size and the total."""
+
+    number: int
+    size: int
+    total: int
+
+    @classmethod
+    def of(cls, number: int, size: int, total: int) -> ListPage:
+        """Page `number` of a list of `total` items, moved into range (1 .. the last page)."""
+        pages = max(1, math.ceil(total / size))
+        return cls(number=min(max(1, number), pages), size=size, total=total)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def first(self) -> int:
+        """Position of the page's first item (1-based; 0 for an empty list)."""
+        return self.offset + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.offset + self.size)
+
+
 @dataclass
 class CountryProfile:
-    """The lists of a country report."""
+    """The lists of a country report; cases and high-risk systems one page at a time."""
 
     iso3: str
     name: str
     cases: list[dict] = field(default_factory=list)
     instruments: list[dict] = field(default_factory=list)
     high_risk: list[dict] = field(default_factory=list)
+    cases_page: ListPage = ListPage(1, COUNTRY_LIST_SIZE, 0)
+    high_risk_page: ListPage = ListPage(1, COUNTRY_LIST_SIZE, 0)
 
 
 @dataclass
@@ -255,11 +299,32 @@ class DashboardPage:
     summary: list[str] = field(default_factory=list)
     country: CountryProfile | None = None
     country_list: list[tuple[str, str, int]] = field(default_factory=list)
+    # Page numbers of long lists (e.g. {"page": 3}): part of this page's own URL, not of its
+    # charts' links.
+    list_pages: dict[str, int] = field(default_factory=dict)
 
     @property
     def url_args(self) -> dict[str, list[str]]:
         """The page's filters (and language) as `url_for` keyword arguments."""
         return {**self.filters.url_args(), "lang": [self.lang]}
+
+    def query_string(self) -> str:
+        """The filters and the list page numbers beyond the first, as a URL query string."""
+        pages = urlencode([(name, n) for name, n in self.list_pages.items() if n > 1])
+        return "&".join(part for part in (self.filters.query_string(), pages) if part)
+
+    def list_args(self, name: str, number: int) -> dict[str, Any]:
+        """`url_for` arguments of this page with list `name` at page `number` (the other lists
+        stay where they are; first pages are left out of the URL)."""
+        pages = {**self.list_pages, name: number}
+        return {**self.url_args, **{key: n for key, n in pages.items() if n > 1}}
+
+    def case_library_args(self) -> dict[str, list[str]]:
+        """The cases this page counts, as arguments of the case list and its exports (`/cases`
+        reads the same parameters: years, sector, level, technique, status, country)."""
+        countries = (self.country.iso3,) if self.country else self.filters.countries
+        cases = self.filters.with_(framework="", criterion="", countries=countries)
+        return {**cases.url_args(), "lang": [self.lang]}
 
     def chart(self, key: str) -> Chart:
         for chart in self.charts:
@@ -399,19 +464,49 @@ class Context:
             ),
         )
 
-    def country_frame(self, name: str, iso3: str) -> pd.DataFrame:
-        """A country's case list, high-risk list or instruments (cached like the rest)."""
+    def country_frame(self, name: str, iso3: str, page: ListPage | None = None) -> pd.DataFrame:
+        """A country's instruments, or one page of its case or high-risk list (cached like the
+        rest)."""
+        if name == "instruments":
+            return self._cached(
+                "country_instruments",
+                iso3,
+                lambda: _frame(
+                    queries.country_instruments(self.session, iso3),
+                    queries.INSTRUMENT_COLUMNS,
+                    {},
+                ),
+            )
+        if page is None:
+            raise ValueError(f"the {name} list of a country is read one page at a time")
         if name == "cases":
-            rows = lambda: queries.country_cases(self.session, iso3, self.filters)  # noqa: E731
-            columns, dtypes = queries.CASE_LIST_COLUMNS, {"year": "Int64"}
-        elif name == "high_risk":
-            rows = lambda: queries.high_risk_cases(self.session, iso3, self.filters)  # noqa: E731
-            columns, dtypes = queries.HIGH_RISK_COLUMNS, {"framework_id": "int64"}
+            query, columns, dtypes = (
+                queries.country_cases,
+                queries.CASE_LIST_COLUMNS,
+                {"year": "Int64"},
+            )
         else:
-            rows = lambda: queries.country_instruments(self.session, iso3)  # noqa: E731
-            columns, dtypes = queries.INSTRUMENT_COLUMNS, {}
-        params = f"{iso3}|{self.filters.case_key()}" if name != "instruments" else iso3
-        return self._cached(f"country_{name}", params, lambda: _frame(rows(), columns, dtypes))
+            query, columns, dtypes = (
+                queries.high_risk_cases,
+                queries.HIGH_RISK_COLUMNS,
+                {"framework_id": "int64"},
+            )
+        return self._cached(
+            f"country_{name}",
+            f"{iso3}|{page.size}|{page.number}|{self.filters.case_key()}",
+            lambda: _frame(
+                query(self.session, iso3, self.filters, limit=page.size, offset=page.offset),
+                columns,
+                dtypes,
+            ),
+        )
+
+    def high_risk_total(self, iso3: str) -> int:
+        return self._cached(
+            "country_high_risk_total",
+            f"{iso3}|{self.filters.case_key()}",
+            lambda: queries.high_risk_count(self.session, iso3, self.filters),
+        )
 
     # labels
 
@@ -1381,9 +1476,17 @@ def _check_country(ctx: Context, iso3: str) -> str:
 
 
 def country_page(
-    session: Session, iso3: str, filters: DashboardFilters, lang: str
+    session: Session,
+    iso3: str,
+    filters: DashboardFilters,
+    lang: str,
+    *,
+    cases_page: int = 1,
+    high_risk_page: int = 1,
 ) -> DashboardPage:
-    """A country report; NotFound for a code that is neither LAC nor has published cases."""
+    """A country report, with page `cases_page` of its case list and `high_risk_page` of its
+    high-risk list (`COUNTRY_LIST_SIZE` rows each; numbers out of range mean the nearest page).
+    NotFound for a code that is neither LAC nor has published cases."""
     ctx = Context(session, filters, lang)
     code = _check_country(ctx, iso3)
     page = _page(ctx, "country", iso3=code)
@@ -1400,13 +1503,27 @@ def country_page(
         ),
         (_("published assessments"), _assessments_in(ctx, countries=[code])),
     ]
-    page.country = _country_profile(ctx, code)
+    total = int(cube["cases"].sum()) if not cube.empty else 0
+    page.country = _country_profile(
+        ctx,
+        code,
+        ListPage.of(cases_page, COUNTRY_LIST_SIZE, total),
+        ListPage.of(high_risk_page, COUNTRY_LIST_SIZE, ctx.high_risk_total(code)),
+    )
+    page.list_pages = {
+        "page": page.country.cases_page.number,
+        "risk_page": page.country.high_risk_page.number,
+    }
     return page
 
 
-def _country_profile(ctx: Context, iso3: str) -> CountryProfile:
-    profile = CountryProfile(iso3=iso3, name=ctx.country(iso3))
-    for record in ctx.country_frame("cases", iso3).to_dict("records"):
+def _country_profile(
+    ctx: Context, iso3: str, cases_page: ListPage, high_risk_page: ListPage
+) -> CountryProfile:
+    profile = CountryProfile(
+        iso3=iso3, name=ctx.country(iso3), cases_page=cases_page, high_risk_page=high_risk_page
+    )
+    for record in ctx.country_frame("cases", iso3, cases_page).to_dict("records"):
         profile.cases.append(
             {
                 **record,
@@ -1418,7 +1535,7 @@ def _country_profile(ctx: Context, iso3: str) -> CountryProfile:
             }
         )
     titles = {f.id: f.title(ctx.lang) for f in ctx.frameworks}
-    for record in ctx.country_frame("high_risk", iso3).to_dict("records"):
+    for record in ctx.country_frame("high_risk", iso3, high_risk_page).to_dict("records"):
         profile.high_risk.append(
             {
                 **record,
