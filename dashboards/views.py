@@ -96,9 +96,22 @@ def countries():
 
 @bp.route("/dashboards/countries/<iso3>")
 def country(iso3: str):
-    """A country report (prints cleanly): counts, timeline, instruments, scores, its cases."""
-    page = services.country_page(get_session(), iso3, _filters(), current_language())
+    """A country report (prints cleanly): counts, timeline, instruments, scores, and its cases
+    and high-risk systems a page at a time (`?page=`, `?risk_page=`)."""
+    page = services.country_page(
+        get_session(),
+        iso3,
+        _filters(),
+        current_language(),
+        cases_page=_page_number("page"),
+        high_risk_page=_page_number("risk_page"),
+    )
     return _render_page("country", page)
+
+
+def _page_number(name: str) -> int:
+    # Anything but a whole number means the first page, as on the case list.
+    return request.args.get(name, default=1, type=int)
 
 
 def _csv(page: str, chart: str, iso3: str = "") -> Response:
