@@ -1,7 +1,7 @@
 """Writing many cases at once inside one transaction: rows, the full-text index, search text.
 
-The import writes tens of thousands of rows in a single transaction. Three things make that
-fast without changing what ends up in the database:
+The import writes tens of thousands of rows in a single transaction. These make that fast
+without changing what ends up in the database:
 
 - `insert_rows` sends the rows with COPY on PostgreSQL and one executemany on SQLite, with no
   ORM object per row.
@@ -9,10 +9,13 @@ fast without changing what ends up in the database:
   the length of the transaction and indexes the written cases with one statement per batch;
   the triggers are back before the commit, and a rollback (or a crash) undoes it all.
 - `SearchText` builds `cases.services.build_search_text` while folding each distinct part once.
+- `roomy_page_cache` gives SQLite room for the pages the transaction touches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +24,25 @@ from sqlmodel import Session
 from cases.text import fold
 
 INDEX_BATCH = 5000  # case ids per indexing statement (below SQLite's limit on parameters)
+
+
+@contextmanager
+def roomy_page_cache(session: Session, kib: int = 256 * 1024) -> Iterator[None]:
+    """On SQLite, let this connection cache up to `kib` KiB of pages while the block runs, then
+    go back to its setting: with the default 2 MB a large transaction spills its index pages to
+    the WAL again and again. SQLite takes the memory only as pages are used. Set and reset on
+    the driver connection, so the reset works whatever state an error left the session in."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    before = int(driver.execute("PRAGMA cache_size").fetchone()[0])
+    driver.execute(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {before}")
 
 
 def insert_rows(session: Session, model: type, rows: list[dict]) -> None:
@@ -102,10 +124,12 @@ class SearchIndexWriter:
                 execute(sa.text(f'DROP TRIGGER "{name}"'))
                 self._saved.append(sql)
         elif self.dialect == "postgresql":
+            # ALTER TABLE needs the table's owner: another role keeps the per-row trigger.
             enabled = execute(
                 sa.text(
-                    "SELECT 1 FROM pg_trigger WHERE tgrelid = 'ai_case'::regclass "
-                    "AND tgname = :name AND tgenabled <> 'D'"
+                    "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgrelid = 'ai_case'::regclass AND t.tgname = :name "
+                    "AND t.tgenabled <> 'D' AND pg_has_role(c.relowner, 'USAGE')"
                 ),
                 {"name": self.PG_TRIGGER},
             ).first()

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases.importing.bulk import SearchIndexWriter, SearchText, insert_rows
+from cases.importing.bulk import SearchIndexWriter, SearchText, insert_rows, roomy_page_cache
 from cases.importing.mapping import (
     ImportMapping,
     Issue,
@@ -572,7 +572,8 @@ def run_import(
         return report
     started = time.perf_counter()
     try:
-        _write(session, report, actor=actor, via=via, progress=progress)
+        with roomy_page_cache(session):
+            _write(session, report, actor=actor, via=via, progress=progress)
         session.commit()
     except sa.exc.IntegrityError as error:
         session.rollback()

@@ -176,3 +176,20 @@ def test_a_failed_import_leaves_the_triggers_and_the_index_as_they_were(app, mon
         assert triggers(session) == before
         assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == 0
         assert index_problems(session) == []
+
+
+def test_the_page_cache_is_roomy_during_the_write_only(app):
+    from cases.importing.bulk import roomy_page_cache
+
+    with session_scope(app) as session:
+        if session.connection().dialect.name != "sqlite":
+            pytest.skip("a SQLite setting")
+
+        def cache_size() -> int:
+            return session.execute(sa.text("PRAGMA cache_size")).scalar_one()
+
+        before = cache_size()
+        with pytest.raises(RuntimeError), roomy_page_cache(session, kib=65536):
+            assert cache_size() == -65536
+            raise RuntimeError("the write failed")
+        assert cache_size() == before
