@@ -11,9 +11,9 @@ from sqlalchemy import Row
 from sqlmodel import Session
 
 from cases import case_facts, citation, corrections, history, services
+from cases import vocabularies as vocab
 from cases.blueprint import bp
 from cases.correction_forms import AnswerForm, CorrectionForm
-from cases import vocabularies as vocab
 from cases.models import Case
 from observatory.auth import role_required
 from observatory.db import get_session

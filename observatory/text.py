@@ -17,4 +17,8 @@ def strip_controls(value: str) -> str:
 
 def clean_text(value: Any) -> str:
     """Text as typed, without control characters or surrounding spaces ("" for None)."""
-    return strip_controls(str(value or "")).strip()
+    if not value:
+        return ""
+    # Inlined (no str() or strip_controls call for text): imports clean ~30 fields per row.
+    text = value if isinstance(value, str) else str(value)
+    return CONTROL_CHARACTERS.sub("", text).strip()

@@ -52,6 +52,11 @@ from observatory.db import bump_data_version
 from observatory.models import Role, User, utcnow
 from observatory.security import require_role
 
+# From this many new or changed cases an import indexes them in batches with the full-text
+# triggers off (per-row triggers are much of a large import's write time); below it the
+# triggers do it.
+BULK_INDEX_FROM_ROWS = 1000
+
 TARGET_STATES = ("published", "submitted")
 # States in which an import leaves a case alone (an editor took it out of the library).
 CLOSED_STATES = ("withdrawn", "rejected")
@@ -657,10 +662,12 @@ def _write(
     numbers = _next_numbers(session, {row.data["country"] for row in new_rows})
     state = "published" if publish else "submitted"
     search_text = SearchText()
-    # The full-text index is written per chunk rather than by a trigger per row; the triggers
-    # are back before the commit.
+    # A large import writes the full-text index per chunk rather than by a trigger per row;
+    # the triggers are back before the commit. Not for small ones: on PostgreSQL turning the
+    # trigger off makes other writers of cases wait until the import commits.
     search_index = SearchIndexWriter(session)
-    search_index.suspend()
+    if total >= BULK_INDEX_FROM_ROWS:
+        search_index.suspend()
     # COPY / executemany in chunks: no ORM object per row (the ORM's bulk path splits the rows
     # into many small batches), and only one chunk of row dictionaries alive at a time.
     for start in range(0, len(new_rows), WRITE_CHUNK):

@@ -9,7 +9,9 @@ def _groups(values):
     return case_facts.fact_groups(
         values,
         titles={key: key.upper() for key, _fields in case_facts.LAYOUT},
-        field_labels={name: f"<{name}>" for _key, fields in case_facts.LAYOUT for name, _ in fields},
+        field_labels={
+            name: f"<{name}>" for _key, fields in case_facts.LAYOUT for name, _ in fields
+        },
         label=lambda vocabulary, key: f"{vocabulary}:{key}",
         country_name=lambda iso3: f"country {iso3}",
     )
@@ -21,7 +23,13 @@ def _rows(values):
 
 def test_groups_follow_the_layout_with_their_titles():
     groups = _groups({})
-    assert [group.title for group in groups] == ["WHERE", "SYSTEM", "DATA", "PEOPLE", "TRANSPARENCY"]
+    assert [group.title for group in groups] == [
+        "WHERE",
+        "SYSTEM",
+        "DATA",
+        "PEOPLE",
+        "TRANSPARENCY",
+    ]
     assert [row.label for row in groups[-1].rows] == [
         "<documentation_url>",
         "<source_code_url>",

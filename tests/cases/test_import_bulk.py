@@ -131,7 +131,16 @@ def triggers(session) -> list:
     ).all()
 
 
-def test_imported_and_changed_cases_are_indexed_and_the_triggers_come_back(app):
+@pytest.fixture(params=["batched", "by triggers"])
+def index_path(request, monkeypatch):
+    """Run the test with the batched full-text path (any size) and with the triggers' path."""
+    from cases.importing import service
+
+    monkeypatch.setattr(service, "BULK_INDEX_FROM_ROWS", 0 if request.param == "batched" else 10**9)
+    return request.param
+
+
+def test_imported_and_changed_cases_are_indexed_and_the_triggers_come_back(app, index_path):
     editor = make_user(app, "editor")
     with session_scope(app) as session:
         before = triggers(session)
@@ -158,7 +167,9 @@ def test_imported_and_changed_cases_are_indexed_and_the_triggers_come_back(app):
         assert index_problems(session) == []
 
 
-def test_a_failed_import_leaves_the_triggers_and_the_index_as_they_were(app, monkeypatch):
+def test_a_failed_import_leaves_the_triggers_and_the_index_as_they_were(
+    app, monkeypatch, index_path
+):
     from cases.importing import service
 
     editor = make_user(app, "editor")
