@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,18 +78,47 @@ def offsite() -> Iterator[OffsiteRequests]:
         pytest.fail(message, pytrace=False)
 
 
+class _BodiesClosedAtOnce:
+    """WSGI wrapper for the test server: each response body is read and closed before sending.
+
+    werkzeug's development server closes a body in a `finally` that first drains the socket;
+    when the browser resets the connection (a page closed while its favicon loads) that drain
+    raises, the body (an open static file) is left to the garbage collector, and its
+    ResourceWarning fails whichever test happens to run next. Bodies here are small."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        body = self.app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """Serve `app` on a free loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, _BodiesClosedAtOnce(app), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """Serve the test app on 127.0.0.1 in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    _Guard.host = urlsplit(base).netloc
-    yield base
-    _Guard.host = None
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as base:
+        _Guard.host = urlsplit(base).netloc
+        yield base
+        _Guard.host = None
 
 
 def _guard_context(context, extra: OffsiteRequests | None = None) -> None:

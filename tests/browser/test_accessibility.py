@@ -9,7 +9,6 @@ the app's CSP does not apply to), so the CSP stays as strict as in production.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from cases import corrections, workflow
 from cases.models import Case
@@ -27,7 +25,7 @@ from criteria.services import AnswerIn
 from observatory.bootstrap import initialise
 from observatory.db import get_engine, session_scope
 from observatory.models import User
-from tests.browser.conftest import OffsiteRequests, new_page
+from tests.browser.conftest import OffsiteRequests, new_page, serving
 from tests.conftest import PASSWORD, _fresh_database, fast_hash, make_app, make_user
 from tests.factories import case_csv, create_case, valid_case_record
 
@@ -178,12 +176,8 @@ def site(database_template, tmp_path_factory):
         # Accounts made here skip scrypt (tested elsewhere); sign-in still checks the hash.
         patch.setattr("observatory.accounts.hash_password", fast_hash)
         refs, ids = seed(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(app, f"http://127.0.0.1:{server.server_port}", refs, ids)
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as base:
+        yield Site(app, base, refs, ids)
     get_engine(app).dispose()
 
 
