@@ -91,6 +91,16 @@ def insert_rows(session: Session, model: type, rows: list[dict]) -> None:
             )
 
 
+def among(column: sa.ColumnElement, values: list, dialect: str) -> sa.ColumnElement:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one parameter instead of
+    thousands, which psycopg would otherwise parse out of the statement's text each time."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 class SearchIndexWriter:
     """Keeps the full-text index (`ai_case_fts`, migration 0003) right during a bulk write.
 
@@ -162,7 +172,7 @@ class SearchIndexWriter:
                 ids,
                 "INSERT INTO ai_case_fts (case_id, document) "
                 "SELECT id, to_tsvector('simple'::regconfig, search_text) FROM ai_case "
-                "WHERE id IN :ids "
+                "WHERE id = ANY(:ids) "
                 "ON CONFLICT (case_id) DO UPDATE SET document = EXCLUDED.document",
             )
 
@@ -175,7 +185,11 @@ class SearchIndexWriter:
             self._disabled = False
 
     def _each_batch(self, ids: list[int], sql: str) -> None:
-        statement = sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
+        """Run `sql` per batch of ids: `IN :ids` on SQLite, `= ANY(:ids)` (an array) on
+        PostgreSQL."""
+        statement = sa.text(sql)
+        if self.dialect != "postgresql":
+            statement = statement.bindparams(sa.bindparam("ids", expanding=True))
         for start in range(0, len(ids), INDEX_BATCH):
             self.session.execute(statement, {"ids": ids[start : start + INDEX_BATCH]})
 

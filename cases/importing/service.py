@@ -22,7 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases.importing.bulk import SearchIndexWriter, SearchText, insert_rows, roomy_page_cache
+from cases.importing.bulk import (
+    SearchIndexWriter,
+    SearchText,
+    among,
+    insert_rows,
+    roomy_page_cache,
+)
 from cases.importing.mapping import (
     ImportMapping,
     Issue,
@@ -666,6 +672,7 @@ def _write(
     # the triggers are back before the commit. Not for small ones: on PostgreSQL turning the
     # trigger off makes other writers of cases wait until the import commits.
     search_index = SearchIndexWriter(session)
+    dialect = search_index.dialect
     if total >= BULK_INDEX_FROM_ROWS:
         search_index.suspend()
     # COPY / executemany in chunks: no ORM object per row (the ORM's bulk path splits the rows
@@ -698,7 +705,7 @@ def _write(
         ids = dict(
             session.execute(
                 sa.select(Case.source_key, Case.id).where(
-                    Case.source_key.in_([row.key for row in chunk])
+                    among(Case.source_key, [row.key for row in chunk], dialect)
                 )
             ).all()
         )
@@ -790,14 +797,14 @@ def _write_changes(
         case_id: (state, published_at, detail or {})
         for case_id, state, published_at, detail in session.execute(
             sa.select(Case.id, Case.state, Case.published_at, Case.provenance_detail).where(
-                Case.id.in_(ids)
+                among(Case.id, ids, search_index.dialect)
             )
         ).all()
     }
     latest = dict(
         session.execute(
             sa.select(CaseVersion.case_id, sa.func.max(CaseVersion.number))
-            .where(CaseVersion.case_id.in_(ids))
+            .where(among(CaseVersion.case_id, ids, search_index.dialect))
             .group_by(CaseVersion.case_id)
         ).all()
     )
@@ -857,7 +864,9 @@ def _write_changes(
     insert_rows(session, CaseEvent, events)
     if retagged:
         session.execute(
-            sa.delete(CaseTechnique).where(CaseTechnique.case_id.in_([r.case_id for r in retagged]))
+            sa.delete(CaseTechnique).where(
+                among(CaseTechnique.case_id, [r.case_id for r in retagged], search_index.dialect)
+            )
         )
         techniques = [
             {"case_id": row.case_id, "technique": technique}

@@ -204,3 +204,16 @@ def test_the_page_cache_is_roomy_during_the_write_only(app):
             assert cache_size() == -65536
             raise RuntimeError("the write failed")
         assert cache_size() == before
+
+
+def test_among_takes_more_ids_than_a_statement_has_parameters(app):
+    # A re-import that changes 70,000 cases looks them up by id at once: PostgreSQL takes at
+    # most 65,535 parameters per statement, hence one array there.
+    from cases.importing.bulk import among
+
+    with session_scope(app) as session:
+        ids = [row[0] for row in session.execute(sa.select(Case.id).limit(3))]
+        wanted = ids[:2] + list(range(10**9, 10**9 + 70_000))
+        dialect = session.connection().dialect.name
+        found = session.execute(sa.select(Case.id).where(among(Case.id, wanted, dialect))).all()
+        assert sorted(row[0] for row in found) == sorted(ids[:2])

@@ -279,3 +279,77 @@ def test_refs_keep_counting_past_9999(app):
         session.commit()
         assert next_ref(session, "BRA") == "BRA-10001"
         assert next_ref(session, "CHL") == "CHL-0001"
+
+
+def _urlsplit_says_http(value: str) -> bool:
+    """The plain definition is_http_url keeps: urlsplit's scheme and host, no spaces."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://example.org/a?b#c",
+        "HTTP://EXAMPLE.ORG",
+        "http://user:pw@host:8080",
+        "http://",
+        "http:///path",
+        "http://[::1]/",
+        "http://[::1",
+        "http://a[/",
+        "http://a.org\t/x",
+        "http://\uff03/x",
+        "https://exa mple.org",
+        "javascript:alert(1)",
+        "ftp://x.org/a",
+        "//example.org",
+        "",
+    ],
+)
+def test_is_http_url_agrees_with_urlsplit(value):
+    assert workflow.is_http_url(value) is _urlsplit_says_http(value)
+
+
+def test_is_http_url_agrees_with_urlsplit_on_generated_addresses():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(
+        [
+            "http",
+            "https",
+            "HTTPS",
+            "ftp",
+            ":",
+            "//",
+            "/",
+            "?",
+            "#",
+            "[",
+            "]",
+            "@",
+            " ",
+            "\t",
+            "\n",
+            "a",
+            "b.org",
+            "é",
+            "\uff03",
+            "%20",
+            "-",
+            "8",
+        ]
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, max_size=8).map("".join))
+    def agrees(value):
+        assert workflow.is_http_url(value) is _urlsplit_says_http(value)
+
+    agrees()
