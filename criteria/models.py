@@ -150,7 +150,17 @@ class AssessmentScore(SQLModel, table=True):
     """A consolidated per-criterion value of a published assessment (what dashboards aggregate)."""
 
     __tablename__ = "assessment_score"
-    __table_args__ = (sa.Index("ix_assessment_score_framework_item", "framework_id", "item_key"),)
+    __table_args__ = (
+        sa.Index("ix_assessment_score_framework_item", "framework_id", "item_key"),
+        # Covers dashboards.queries.score_histogram (migration 0006).
+        sa.Index(
+            "ix_assessment_score_histogram",
+            "framework_id",
+            "assessment_id",
+            "item_key",
+            "value_number",
+        ),
+    )
 
     assessment_id: int = Field(foreign_key="assessment.id", primary_key=True)
     item_key: str = Field(max_length=60, primary_key=True)
