@@ -228,6 +228,15 @@ def framework_of(version: FrameworkVersion) -> Framework:
     return framework
 
 
+def framework_by_hash(session: Session, content_hash: str, version_id: int) -> Framework:
+    """The validated Framework with this content hash; the first time, read from version
+    `version_id` (for callers that selected the version's columns, not its row)."""
+    framework = _FRAMEWORK_CACHE.get(content_hash)
+    if framework is None:
+        framework = framework_of(session.get(FrameworkVersion, version_id))
+    return framework
+
+
 def list_frameworks(session: Session, *, actor: User | None = None) -> list[FrameworkVersion]:
     """Framework versions to show: published and retired ones (drafts only to editors),
     ordered by key then version."""
@@ -2420,9 +2429,7 @@ def published_assessments(session: Session, case_id: int) -> list[PublishedAsses
     """
     results = []
     for row in session.connection().execute(_PUBLISHED_ASSESSMENTS, {"case_id": case_id}):
-        framework = _FRAMEWORK_CACHE.get(row.framework_hash)
-        if framework is None:  # the first page of this version: validate its document once
-            framework = framework_of(session.get(FrameworkVersion, row.framework_id))
+        framework = framework_by_hash(session, row.framework_hash, row.framework_id)
         items = row.result.get("items", {})
         criteria = []
         for item in framework.items:
