@@ -56,3 +56,18 @@ def test_admin_cannot_demote_or_deactivate_themself(app, client, login_as):
     with session_scope(app) as session:
         user = session.get(User, admin.id)
         assert user.role == "admin" and user.is_active
+
+
+def test_audit_log_pages_keep_the_filter(app, client, login_as):
+    from observatory.accounts import AUDIT_PAGE_SIZE, audit
+
+    login_as("admin")
+    with session_scope(app) as session:
+        for n in range(3 * AUDIT_PAGE_SIZE):
+            audit(session, actor=None, action="test.paged", target=f"t{n}")
+        session.commit()
+    page = client.get("/admin/audit?lang=en&action=test.paged&page=2").get_data(as_text=True)
+    assert '<span aria-current="page">2</span>' in page
+    for number in (1, 3):
+        assert f'href="/admin/audit?action=test.paged&amp;page={number}"' in page
+    assert "Page 2 of 3" in page
