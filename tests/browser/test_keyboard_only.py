@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
-from werkzeug.security import generate_password_hash
 
 from cases import workflow
 from cases.models import Case
@@ -22,8 +21,9 @@ from observatory.db import session_scope
 from observatory.models import User
 from tests.browser.conftest import new_page, translator
 from tests.conftest import PASSWORD, make_user
+from tests.factories import case_form, create_case
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_password_hashing")]
 
 FOCUSED = """() => {
   const e = document.activeElement;
@@ -53,14 +53,6 @@ UNLABELLED = """(selector) => Array.from(document.querySelector(selector).elemen
   .filter(e => e.type !== 'hidden' && e.tagName !== 'FIELDSET' && e.tagName !== 'BUTTON')
   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
   .map(e => e.id || e.name)"""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
 
 
 def focused(page) -> str:
@@ -149,25 +141,24 @@ def test_case_form_with_the_keyboard_only(app, browser, live_server, offsite):
         assert required in stops
     assert "sources-0-url" in stops and stops.index("sources-0-url") < stops.index(submit)
 
-    typed = {
-        "name": "Classificador de petições Themis",
-        "acronym": "CPT",
-        "purpose": "Agrupa petições iniciais por assunto para acelerar a triagem.",
-        "year_started": "2021",
-        "sources-0-url": "https://www.gov.br/justica/themis",
-        "sources-0-title": "Nota oficial",
-    }
-    chosen = {
-        "decision_role": "recommends",
-        "lifecycle_status": "in_production",
-        "country": "BRA",
-        "level": "national",
-        "branch": "executive",
-        "sector": "justice",
-    }
+    form = case_form(
+        acronym="CPT", country="BRA", branch="executive", lifecycle_status="in_production"
+    )
+    typed_fields = (
+        "name",
+        "acronym",
+        "purpose",
+        "year_started",
+        "sources-0-url",
+        "sources-0-title",
+    )
+    typed = {field: form[field] for field in typed_fields}
+    chosen_fields = ("decision_role", "lifecycle_status", "country", "level", "branch", "sector")
+    chosen = {field: form[field] for field in chosen_fields}
     techniques = page.evaluate(
-        "() => Array.from(document.querySelectorAll('input[name=techniques]'))"
-        ".filter(e => ['nlp', 'classification'].includes(e.value)).map(e => e.id)"
+        "(keys) => Array.from(document.querySelectorAll('input[name=techniques]'))"
+        ".filter(e => keys.includes(e.value)).map(e => e.id)",
+        form["techniques"],
     )
     here = "name"
     while here != submit:
@@ -196,7 +187,7 @@ def test_case_form_with_the_keyboard_only(app, browser, live_server, offsite):
         assert (case.decision_role, case.lifecycle_status, case.year_started) == (
             "recommends",
             "in_production",
-            2021,
+            int(typed["year_started"]),
         )
         data, _number = workflow.working_data(session, case)
         assert sorted(data["techniques"]) == ["classification", "nlp"]
@@ -213,22 +204,9 @@ def test_scoring_form_with_the_keyboard_only(app, browser, live_server, offsite)
         make_user(app, "reviewer", email=f"{who}@example.org", institution=institution)
     with session_scope(app) as session:
         people = {u.email.split("@")[0]: u for u in session.exec(select(User)).all()}
-        case = workflow.create_case(
-            session,
-            actor=people["submitter"],
-            raw={
-                "name": "Asistente de priorización de expedientes",
-                "institution": "Poder Judicial",
-                "country": "PER",
-                "level": "national",
-                "branch": "judicial",
-                "sector": "justice",
-                "purpose": "Ordena expedientes por urgencia.",
-                "sources": [{"url": "https://example.gob.pe/nota", "title": "Nota"}],
-            },
+        case = create_case(
+            session, submitter=people["submitter"], editor=people["editor"], state="published"
         )
-        workflow.transition_case(session, actor=people["submitter"], ref=case.ref, action="submit")
-        workflow.transition_case(session, actor=people["editor"], ref=case.ref, action="publish")
         services.sync_frameworks(session)
         version = services.get_framework_version(session, "unesco-2021", "1.0")
         framework = services.framework_of(version)
@@ -240,12 +218,12 @@ def test_scoring_form_with_the_keyboard_only(app, browser, live_server, offsite)
             reviewer_ids=[people["r1"].id, people["r2"].id],
             due_date=date.today() + timedelta(days=7),
         )
-        ref, assignment_id = case.ref, first.id
+        ref, name, assignment_id = case.ref, case.name, first.id
 
     page = new_page(browser, live_server, offsite, lang=lang)
     sign_in_with_keyboard(page, live_server, "r1@example.org", lang)
     follow(page, f"a:{t('My reviews')}")
-    follow(page, f"a:{ref} — Asistente de priorización de expedientes")
+    follow(page, f"a:{ref} — {name}")
 
     radio = page.evaluate("() => document.querySelector('.review-form input[type=radio]').id")
     submit = f"button:{t('Submit the review')}"

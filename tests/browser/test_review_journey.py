@@ -9,45 +9,14 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from cases import workflow
 from criteria import services
 from observatory.db import session_scope
 from observatory.models import User
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD, make_user
+from tests.browser.conftest import screenshot, sign_in, sign_out, translator
+from tests.conftest import make_user
+from tests.factories import create_case
 
 pytestmark = pytest.mark.browser
-
-CASE = {
-    "name": "Asistente de priorización de expedientes",
-    "institution": "Poder Judicial de Ejemplo",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": "Ordena los expedientes entrantes según su urgencia.",
-    "techniques": ["classification"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2022,
-    "developer_type": "in_house",
-    "sources": [
-        {"url": "https://example.gob.pe/nota", "title": "Nota oficial", "type": "official"}
-    ],
-}
-
-
-def sign_in(page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/account/login?lang=en")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
-
-
-def sign_out(page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("link", name="Sign in").wait_for()
 
 
 def score(page, fw, levels: dict[str, int], default: int = 3) -> None:
@@ -69,16 +38,14 @@ def test_assign_score_blind_consolidate_publish(app, page, live_server):
         services.sync_frameworks(session)
         submitter = session.exec(select(User).where(User.email == "submitter@example.org")).one()
         editor = session.exec(select(User).where(User.email == "editor@example.org")).one()
-        case = workflow.create_case(session, actor=submitter, raw=CASE)
-        workflow.transition_case(session, actor=submitter, ref=case.ref, action="submit")
-        workflow.transition_case(session, actor=editor, ref=case.ref, action="publish")
-        ref = case.ref
+        ref = create_case(session, submitter=submitter, editor=editor, state="published").ref
         version = services.get_framework_version(session, "unesco-2021", "1.0")
         framework_id, fw = version.id, services.framework_of(version)
     first = fw.items[0]
+    t = translator(app, "en")
 
     # The editor assigns two reviewers with a due date.
-    sign_in(page, live_server, "editor@example.org")
+    sign_in(page, live_server, "editor@example.org", t, "en")
     page.goto(f"{live_server}/cases/{ref}/assign?lang=en")
     page.get_by_label("Framework version").select_option(str(framework_id))
     page.get_by_label("Ana Reviewer").check()
@@ -88,10 +55,10 @@ def test_assign_score_blind_consolidate_publish(app, page, live_server):
     assert page.get_by_text("Reviewers assigned. They were notified.").is_visible()
     assert page.locator("table").first.get_by_text("Not started").count() == 2
     screenshot(page, "review-assign-1280-en")
-    sign_out(page)
+    sign_out(page, t)
 
     # Ana scores blind and submits.
-    sign_in(page, live_server, "ana@example.org")
+    sign_in(page, live_server, "ana@example.org", t, "en")
     page.get_by_role("link", name="My reviews").first.click()
     page.get_by_role("link", name=re.compile(ref)).click()
     assert page.get_by_text("you will see the other reviewers' scores").is_visible()
@@ -100,10 +67,10 @@ def test_assign_score_blind_consolidate_publish(app, page, live_server):
     page.get_by_role("button", name="Submit the review").click()
     assert page.get_by_text("Review submitted.").is_visible()
     assert page.get_by_role("heading", name="Scores of the other reviewers").count() == 0
-    sign_out(page)
+    sign_out(page, t)
 
     # Bruno does not see Ana's scores before submitting; he disagrees on the first criterion.
-    sign_in(page, live_server, "bruno@example.org")
+    sign_in(page, live_server, "bruno@example.org", t, "en")
     page.get_by_role("link", name="My reviews").first.click()
     page.get_by_role("link", name=re.compile(ref)).click()
     assert page.get_by_role("heading", name="Scores of the other reviewers").count() == 0
@@ -114,10 +81,10 @@ def test_assign_score_blind_consolidate_publish(app, page, live_server):
     assert page.get_by_role("heading", name="Scores of the other reviewers").is_visible()
     others = page.get_by_role("table", name="Submitted scores, criterion by criterion")
     assert "Reviewer 1" in others.inner_text() and "Ana Reviewer" not in page.content()
-    sign_out(page)
+    sign_out(page, t)
 
     # The editor sees the disagreement flag, consolidates and publishes.
-    sign_in(page, live_server, "editor@example.org")
+    sign_in(page, live_server, "editor@example.org", t, "en")
     page.goto(f"{live_server}/frameworks?lang=en")
     page.get_by_role("link", name="Assessments in review (editors)").click()
     page.get_by_role("link", name=ref).click()
@@ -134,7 +101,7 @@ def test_assign_score_blind_consolidate_publish(app, page, live_server):
 
     # The public case page shows the published assessment.
     assert page.get_by_text("The assessment is published on the case page.").is_visible()
-    sign_out(page)
+    sign_out(page, t)
     page.goto(f"{live_server}/cases/{ref}?lang=en")
     section = page.locator("#assessments")
     assert section.get_by_role(

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from werkzeug.security import generate_password_hash
 
 from cases import vocabularies as vocab
 from cases import workflow
@@ -37,9 +36,11 @@ from tests.browser.conftest import (
     translator,
 )
 from tests.conftest import make_user
+from tests.factories import case_form, create_case
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.usefixtures("fast_password_hashing"),
     pytest.mark.parametrize("width", WIDTHS),
     pytest.mark.parametrize("lang", LANGS),
 ]
@@ -47,41 +48,17 @@ pytestmark = [
 NAME = "Asistente de decisión judicial Tukuy"
 OTHER_NAME = "Chatbot de atención ciudadana Saúde Já"
 REASON = "Falta el decreto que lo aprueba / Add the approving decree"
-JUDICIAL = {
-    "name": NAME,
-    "acronym": "ADJT",
-    "institution": "Poder Judicial del Perú",
-    "country": "PER",
-    "level": "national",
-    "branch": "judicial",
-    "sector": "justice",
-    "purpose": "Sugiere borradores de resoluciones a partir de casos anteriores.",
-    "techniques": ["nlp"],
-    "decision_role": "recommends",
-    "lifecycle_status": "pilot",
-    "year_started": 2022,
-    "developer_type": "in_house",
-    "sources": [{"url": "https://www.pj.gob.pe/nota", "title": "Nota", "type": "official"}],
-}
-HEALTH = JUDICIAL | {
+# Overrides of `valid_case_record()`: two cases that the search and the country filter tell apart.
+JUDICIAL = {"name": NAME}
+HEALTH = {
     "name": OTHER_NAME,
-    "acronym": "",
     "institution": "Ministério da Saúde",
     "country": "BRA",
     "branch": "executive",
     "sector": "health",
     "purpose": "Responde dúvidas frequentes da população.",
-    "sources": [{"url": "https://www.gov.br/saude/nota", "title": "Nota", "type": "official"}],
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Accounts made for a journey use a cheap hash (scrypt is tested elsewhere)."""
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
+FORM = case_form()
 
 
 @dataclass
@@ -139,16 +116,17 @@ def _people(app, *roles: str) -> None:
             make_user(app, role, **extra.get(role, {}))
 
 
-def _case(app, raw: dict, *, until: str) -> str:
-    """A case by the submitter, moved to `until` (draft, submitted or published); its ref."""
+def _case(app, overrides: dict, *, until: str) -> str:
+    """A case (`valid_case_record(**overrides)`) by the submitter, moved to `until` (draft,
+    submitted or published); its ref."""
     with session_scope(app) as session:
-        submitter = _user(session, "submitter@example.org")
-        editor = _user(session, "editor@example.org")
-        case = workflow.create_case(session, actor=submitter, raw=raw)
-        if until in ("submitted", "published"):
-            workflow.transition_case(session, actor=submitter, ref=case.ref, action="submit")
-        if until == "published":
-            workflow.transition_case(session, actor=editor, ref=case.ref, action="publish")
+        case = create_case(
+            session,
+            submitter=_user(session, "submitter@example.org"),
+            editor=_user(session, "editor@example.org"),
+            state=until,
+            **overrides,
+        )
         return case.ref
 
 
@@ -203,11 +181,11 @@ def test_submitter_drafts_submits_reads_the_return_reason_and_resubmits(app, ui,
     ref = re.search(r"\bPER-\d{4,}\b", ui.flash()).group(0)
     assert ui.flash() == t("Draft %(ref)s saved.", ref=ref)
 
-    page.get_by_label(t("Purpose: what problem does it solve?")).fill(JUDICIAL["purpose"])
-    page.get_by_label(t("Government level")).select_option("national")
-    page.get_by_label(t("Branch of government")).select_option("judicial")
-    page.get_by_label(t("Sector")).select_option("justice")
-    page.get_by_label(t("Source URL")).first.fill("https://www.pj.gob.pe/nota-tukuy")
+    page.get_by_label(t("Purpose: what problem does it solve?")).fill(FORM["purpose"])
+    page.get_by_label(t("Government level")).select_option(FORM["level"])
+    page.get_by_label(t("Branch of government")).select_option(FORM["branch"])
+    page.get_by_label(t("Sector")).select_option(FORM["sector"])
+    page.get_by_label(t("Source URL")).first.fill(FORM["sources-0-url"])
     page.get_by_role("button", name=t("Save and submit for moderation")).click()
     assert ui.flash() == t("Your changes to %(ref)s were saved.", ref=ref)
 

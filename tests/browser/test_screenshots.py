@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from werkzeug.security import generate_password_hash
 
-from cases import workflow
 from cases.models import Case
 from criteria import services
 from observatory.db import session_scope
@@ -27,6 +25,7 @@ from tests.browser.conftest import (
 )
 from tests.conftest import make_user
 from tests.dashboards.test_services import seed_assessments
+from tests.factories import create_case
 
 INDEX = SCREENSHOTS / "README.md"
 
@@ -65,28 +64,15 @@ def _seed(app) -> dict[str, str]:
     make_user(app, "reviewer", email="r2@example.org", name="Bruno", institution="Universidad B")
     with session_scope(app) as session:
         people = {u.email.split("@")[0]: u for u in session.exec(select(User)).all()}
-        raw = {
-            "name": "Asistente de decisión judicial Tukuy",
-            "institution": "Poder Judicial del Perú",
-            "country": "PER",
-            "level": "national",
-            "branch": "judicial",
-            "sector": "justice",
-            "purpose": "Sugiere borradores de resoluciones a partir de casos anteriores.",
-            "techniques": ["nlp"],
-            "sources": [{"url": "https://www.pj.gob.pe/nota", "title": "Nota"}],
-        }
-        queued = workflow.create_case(session, actor=people["submitter"], raw=raw)
-        workflow.transition_case(
-            session, actor=people["submitter"], ref=queued.ref, action="submit"
+        submitter, editor = people["submitter"], people["editor"]
+        queued = create_case(session, submitter=submitter, state="submitted")
+        scored = create_case(
+            session,
+            submitter=submitter,
+            editor=editor,
+            state="published",
+            name="Triaje de expedientes",
         )
-        scored = workflow.create_case(
-            session, actor=people["submitter"], raw=raw | {"name": "Triaje de expedientes"}
-        )
-        workflow.transition_case(
-            session, actor=people["submitter"], ref=scored.ref, action="submit"
-        )
-        workflow.transition_case(session, actor=people["editor"], ref=scored.ref, action="publish")
         services.sync_frameworks(session)
         version = services.get_framework_version(session, "unesco-2021", "1.0")
         first, _ = services.assign_reviewers(
@@ -103,15 +89,8 @@ def _seed(app) -> dict[str, str]:
         return {"case": assessed.ref, "queued": queued.ref, "assignment": str(first.id)}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(
-        "observatory.accounts.hash_password",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
-
-
 @pytest.mark.browser
+@pytest.mark.usefixtures("fast_password_hashing")
 @pytest.mark.parametrize("width", WIDTHS)
 def test_key_pages_render_and_are_saved_as_screenshots(app, browser, live_server, offsite, width):
     values = _seed(app)
