@@ -88,6 +88,9 @@ class UI:
 
     def assert_fits(self) -> None:
         """On a phone the page must not scroll sideways."""
+        # After a click the page's text can be there before its stylesheet: measure the page
+        # as it is shown (unstyled, the assessment table made it 673px wide in one run of 27).
+        self.page.wait_for_load_state("load")
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= self.width, f"{self.page.url} is {scroll_width}px wide"
 
