@@ -92,10 +92,27 @@ def database_url(database_template: str, tmp_path: Path) -> str:
     return _fresh_database(database_template, tmp_path)
 
 
+class BodyClosingClient(FlaskClient):
+    """Flask's test client, closing each request's body once its response is in.
+
+    werkzeug's test client encodes a multipart body of more than 500 KB into a temporary file
+    that it never closes; collected later, its ResourceWarning ("unclosed file
+    <_io.BufferedRandom>") failed whichever test was running then. The app itself closes the
+    files it parses (tests/test_test_client.py checks both)."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        for answered in (*response.history, response):
+            body = answered.request.environ.get("wsgi.input")
+            if body is not None:
+                body.close()
+        return response
+
+
 def make_app(database_url: str, instance: Path, **config) -> Flask:
     """An app in testing mode with CSRF on and production settings, on `database_url` with
     its instance folder at `instance`; `config` adds or overrides settings."""
-    return create_app(
+    application = create_app(
         {
             "TESTING": True,
             "ENV": "production",
@@ -105,6 +122,8 @@ def make_app(database_url: str, instance: Path, **config) -> Flask:
         }
         | config
     )
+    application.test_client_class = BodyClosingClient
+    return application
 
 
 @pytest.fixture
