@@ -680,7 +680,7 @@ def combine_floor(before: dict, after: dict) -> dict:
     drifts over a run, and the cold floor of a dashboard swung by a third between runs."""
     samples = before.pop("_samples", []) + after.pop("_samples", [])
     result = summary(samples)
-    result["statements"] = before.get("statements")
+    result.update(statements=before.get("statements"), kind=before.get("kind"))
     result["p50_ms_before_and_after_the_page"] = [before.get("p50_ms"), after.get("p50_ms")]
     return result
 
@@ -1123,9 +1123,9 @@ def bench_backend(backend: str, opts: Options, logs: Path) -> dict[str, Any]:
         again = replay(
             url, captured["region_cold"]["cold"], repeat=repeat, seconds=cap, keep_samples=True
         )
-        floors["region_cold"] = combine_floor(floors["region_cold"], again)
-        floors["region_cold"]["kind"] = "cold"
-        floors["region_warm"]["cold"] = floors["region_cold"]
+        floors["region_cold"] = floors["region_warm"]["cold"] = combine_floor(
+            floors["region_cold"], again
+        )
         # Re-warm both workers, then read their memory and the dashboard's transfer size.
         for _ in range(warmup):
             for name in ("home", "region_warm", "compare", "search"):

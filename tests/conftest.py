@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,13 +94,23 @@ def database_url(database_template: str, tmp_path: Path) -> str:
     return _fresh_database(database_template, tmp_path)
 
 
+def unclosed_files_after(action: Callable[[], object]) -> list[str]:
+    """The "unclosed file" warnings of what `action()` left to the garbage collector (with
+    `filterwarnings = error` they would otherwise fail whichever test runs when it collects)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        action()
+        gc.collect()
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 class BodyClosingClient(FlaskClient):
     """Flask's test client, closing each request's body once its response is in.
 
     werkzeug's test client encodes a multipart body of more than 500 KB into a temporary file
     that it never closes; collected later, its ResourceWarning ("unclosed file
-    <_io.BufferedRandom>") failed whichever test was running then. The app itself closes the
-    files it parses (tests/test_test_client.py checks both)."""
+    <_io.BufferedRandom>") failed whichever test was running then. (The app closes the files it
+    parses itself.) tests/test_test_client.py checks this client, and that werkzeug's leaks."""
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)

@@ -91,10 +91,11 @@ def insert_rows(session: Session, model: type, rows: list[dict]) -> None:
             )
 
 
-def among(column: sa.ColumnElement, values: list, dialect: str) -> sa.ColumnElement:
+def among(session: Session, column: sa.ColumnElement, values: list) -> sa.ColumnElement:
     """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one parameter instead of
-    thousands, which psycopg would otherwise parse out of the statement's text each time."""
-    if dialect == "postgresql":
+    thousands (PostgreSQL takes at most 65,535 per statement, and psycopg would parse them out
+    of the statement's text each time)."""
+    if session.connection().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
@@ -186,7 +187,7 @@ class SearchIndexWriter:
 
     def _each_batch(self, ids: list[int], sql: str) -> None:
         """Run `sql` per batch of ids: `IN :ids` on SQLite, `= ANY(:ids)` (an array) on
-        PostgreSQL."""
+        PostgreSQL, as `among` does for Core statements."""
         statement = sa.text(sql)
         if self.dialect != "postgresql":
             statement = statement.bindparams(sa.bindparam("ids", expanding=True))

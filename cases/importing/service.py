@@ -672,7 +672,6 @@ def _write(
     # the triggers are back before the commit. Not for small ones: on PostgreSQL turning the
     # trigger off makes other writers of cases wait until the import commits.
     search_index = SearchIndexWriter(session)
-    dialect = search_index.dialect
     if total >= BULK_INDEX_FROM_ROWS:
         search_index.suspend()
     # COPY / executemany in chunks: no ORM object per row (the ORM's bulk path splits the rows
@@ -705,7 +704,7 @@ def _write(
         ids = dict(
             session.execute(
                 sa.select(Case.source_key, Case.id).where(
-                    among(Case.source_key, [row.key for row in chunk], dialect)
+                    among(session, Case.source_key, [row.key for row in chunk])
                 )
             ).all()
         )
@@ -797,14 +796,14 @@ def _write_changes(
         case_id: (state, published_at, detail or {})
         for case_id, state, published_at, detail in session.execute(
             sa.select(Case.id, Case.state, Case.published_at, Case.provenance_detail).where(
-                among(Case.id, ids, search_index.dialect)
+                among(session, Case.id, ids)
             )
         ).all()
     }
     latest = dict(
         session.execute(
             sa.select(CaseVersion.case_id, sa.func.max(CaseVersion.number))
-            .where(among(CaseVersion.case_id, ids, search_index.dialect))
+            .where(among(session, CaseVersion.case_id, ids))
             .group_by(CaseVersion.case_id)
         ).all()
     )
@@ -865,7 +864,7 @@ def _write_changes(
     if retagged:
         session.execute(
             sa.delete(CaseTechnique).where(
-                among(CaseTechnique.case_id, [r.case_id for r in retagged], search_index.dialect)
+                among(session, CaseTechnique.case_id, [r.case_id for r in retagged])
             )
         )
         techniques = [

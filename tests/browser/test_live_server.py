@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 import struct
 import time
-import warnings
 
 from tests.browser.conftest import serving
+from tests.conftest import unclosed_files_after
 
 
 def _request_then_reset(port: int, path: str) -> None:
@@ -21,12 +20,10 @@ def _request_then_reset(port: int, path: str) -> None:
 
 def test_reset_connections_leave_no_static_file_open(app):
     # Without the wrapper in `serving`, werkzeug leaves ~90% of these files to the collector.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    def reset_fifty_requests() -> None:
         with serving(app) as base:
             port = int(base.rsplit(":", 1)[1])
             for _ in range(50):
                 _request_then_reset(port, "/static/favicon.svg")
-        gc.collect()
-    leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
-    assert leaked == []
+
+    assert unclosed_files_after(reset_fifty_requests) == []
